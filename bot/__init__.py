@@ -1,0 +1,1 @@
+"""Warroom: an incident-command bot for Slack."""

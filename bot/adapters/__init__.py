@@ -1,0 +1,1 @@
+"""The only outbound I/O: Slack, PagerDuty and remediation executors."""

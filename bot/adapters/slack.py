@@ -1,0 +1,114 @@
+"""Slack Web API calls Warroom makes, with Slack's rate limits honoured and errors named."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.errors import WarroomError
+
+log = logging.getLogger(__name__)
+
+
+class SlackCallFailed(WarroomError):
+    """Slack refused a call; the message names the method and Slack's reason."""
+
+    def __init__(self, method: str, error: str) -> None:
+        super().__init__(f"Slack refused {method}: {error}")
+        self.method, self.error = method, error
+
+
+class NameTaken(SlackCallFailed):
+    """The channel name is in use (perhaps by an archived channel)."""
+
+
+class SlackGateway:
+    """One Web API client for the whole process; writes are never retried blindly.
+
+    Only HTTP 429 is retried, honouring `Retry-After`: Slack did not perform the call.
+    """
+
+    def __init__(self, token: str, base_url: str, *, timeout: int = 10) -> None:
+        self.client = AsyncWebClient(
+            token=token,
+            base_url=base_url,
+            timeout=timeout,
+            retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
+        )
+        self.calls: Counter[str] = Counter()
+        self._names: dict[str, str] = {}
+
+    async def call(self, method: str, **arguments: Any) -> dict[str, Any]:
+        """Call `method` with JSON arguments; raise `SlackCallFailed` with Slack's error."""
+        self.calls[method] += 1
+        try:
+            response = await self.client.api_call(method, json=arguments)
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", "unknown_error"))
+            raise (NameTaken if error == "name_taken" else SlackCallFailed)(method, error) from None
+        return dict(response.data) if isinstance(response.data, dict) else {}
+
+    async def create_channel(self, name: str, *, private: bool) -> str:
+        """Create a channel and return its id."""
+        response = await self.call("conversations.create", name=name, is_private=private)
+        return str(response["channel"]["id"])
+
+    async def invite(self, channel: str, users: list[str]) -> None:
+        """Invite people; someone already in the channel is not an error."""
+        try:
+            await self.call("conversations.invite", channel=channel, users=",".join(users))
+        except SlackCallFailed as exc:
+            if exc.error != "already_in_channel":
+                raise
+
+    async def set_topic(self, channel: str, topic: str) -> None:
+        """Set the channel topic."""
+        await self.call("conversations.setTopic", channel=channel, topic=topic)
+
+    async def post(self, channel: str, text: str, blocks: list[dict[str, Any]] | None = None) -> str:
+        """Post a message and return its ts."""
+        arguments: dict[str, Any] = {"channel": channel, "text": text}
+        if blocks:
+            arguments["blocks"] = blocks
+        response = await self.call("chat.postMessage", **arguments)
+        return str(response["ts"])
+
+    async def pin(self, channel: str, ts: str) -> None:
+        """Pin a message; pinning it again is not an error."""
+        try:
+            await self.call("pins.add", channel=channel, timestamp=ts)
+        except SlackCallFailed as exc:
+            if exc.error != "already_pinned":
+                raise
+
+    async def display_name(self, user_id: str) -> str:
+        """The name people know someone by (cached for the life of the process)."""
+        if user_id not in self._names:
+            user = (await self.call("users.info", user=user_id))["user"]
+            profile = user.get("profile") or {}
+            self._names[user_id] = (
+                profile.get("display_name") or user.get("real_name") or user.get("name") or user_id
+            )
+        return self._names[user_id]
+
+    async def respond(self, response_url: str, text: str) -> None:
+        """Answer the person who asked, ephemerally, through the request's response_url."""
+        response = await AsyncWebhookClient(response_url, timeout=10).send(
+            text=text, response_type="ephemeral", replace_original=False
+        )
+        if response.status_code != 200:
+            log.warning("response_url answered %s", response.status_code)
+
+    async def auth_ok(self) -> bool:
+        """Whether the token is accepted."""
+        try:
+            await self.call("auth.test")
+        except (SlackCallFailed, OSError):
+            return False
+        return True

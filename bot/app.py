@@ -1,0 +1,31 @@
+"""The Bolt app factory."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.deps import Deps
+from bot.slack import errors
+from bot.slack.commands import Router
+from bot.slack.listeners import declare, incident
+
+log = logging.getLogger(__name__)
+
+
+def build_app(deps: Deps) -> AsyncApp:
+    """An `AsyncApp` with every listener registered, talking to `SLACK_API_URL`."""
+    settings = deps.settings
+    secret = settings.slack_signing_secret
+    app = AsyncApp(
+        client=deps.slack.client,
+        signing_secret=secret.get_secret_value() if secret else None,
+        request_verification_enabled=secret is not None,
+        logger=log,
+    )
+    router = Router()
+    incident.register(app, deps, router)
+    declare.register(app, deps, router)
+    errors.register(app)
+    return app

@@ -1,0 +1,118 @@
+"""The `warroom` command."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
+
+import click
+
+from bot.config import Settings, load_settings
+from bot.errors import WarroomError
+from storage import migrate
+from storage.migrate import SchemaBehind
+from storage.session import configure
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+
+T = TypeVar("T")
+
+
+def open_storage(settings: Settings) -> None:
+    """Connect to the database; create a fresh SQLite file at head, refuse a stale one."""
+    engine = configure(settings.database_url)
+    migrate.ensure_schema(engine, settings.database_url)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except WarroomError as exc:
+        raise click.ClickException(exc.user_message) from None
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log debug detail.")
+def cli(verbose: bool) -> None:
+    """Warroom: incident command for Slack."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # slack_sdk logs request bodies at DEBUG; keep tokens and payloads out of the log.
+    logging.getLogger("slack_sdk").setLevel(logging.WARNING)
+    logging.getLogger("slack_bolt").setLevel(logging.WARNING)
+
+
+@cli.command()
+@click.option("--port", type=int, default=None, help="Port (default: $PORT or 3000).")
+@click.option("--host", default="0.0.0.0", show_default=True)
+def serve(port: int | None, host: str) -> None:
+    """Serve Slack (POST /slack/events) and health (GET /healthz) over HTTP."""
+    import uvicorn
+
+    from bot.deps import Deps
+    from bot.http.server import create_web_app
+
+    settings = _settings()
+
+    def build() -> Starlette:
+        open_storage(settings)
+        return create_web_app(Deps.from_settings(settings))
+
+    app = _guarded(build)
+    uvicorn.run(app, host=host, port=port or settings.port, log_level="info", proxy_headers=True)
+
+
+@cli.command()
+def socket() -> None:
+    """Connect over Socket Mode (no public URL needed; for development)."""
+    from bot.socket import run_socket_mode
+
+    settings = _settings()
+    _guarded(lambda: settings.require("SLACK_APP_TOKEN", "SLACK_BOT_TOKEN"))
+    _guarded(lambda: open_storage(settings))
+    asyncio.run(run_socket_mode(settings))
+
+
+@cli.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command()
+def upgrade() -> None:
+    """Migrate the database to the newest schema."""
+    settings = _settings()
+    migrate.upgrade(settings.database_url)
+    click.echo(f"Database at migration {migrate.head_revision(settings.database_url)}.")
+
+
+@cli.command()
+@click.option("--latency", type=float, default=0.0, help="Seconds the simulated Slack waits per call.")
+def demo(latency: float) -> None:
+    """Play an incident against the built-in Slack simulator and print what people see."""
+    from bot.demo import run_demo
+
+    run_demo(latency=latency, out=click.echo)
+
+
+def _guarded(action: Callable[[], T]) -> T:
+    try:
+        return action()
+    except (WarroomError, SchemaBehind) as exc:
+        message = exc.user_message if isinstance(exc, WarroomError) else str(exc)
+        raise click.ClickException(message) from None
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="warroom")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""Settings read from the environment (and `.env`), validated once at start-up."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.errors import WarroomError
+
+CommaList = Annotated[list[str], NoDecode]
+_SLACK_ID = re.compile(r"^[CGDUWS][A-Z0-9]{2,}$")
+
+
+class ConfigError(WarroomError):
+    """A setting is missing or malformed; the message names it and never its value."""
+
+
+class Settings(BaseSettings):
+    """Every setting Warroom reads; secrets are `SecretStr` so they never print."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    database_url: str = "sqlite:///warroom.db"
+    warroom_broadcast_channel: str | None = None
+    warroom_playbooks_dir: Path = Path("playbooks")
+    warroom_admins: CommaList = Field(default_factory=list)
+    warroom_remediation_hosts: CommaList = Field(default_factory=list)
+    warroom_dry_run: bool = False
+    warroom_workers: int = Field(default=8, ge=1, le=64)
+    warroom_queue_size: int = Field(default=1000, ge=1)
+    pagerduty_api_token: SecretStr | None = None
+    pagerduty_api_url: str = "https://api.pagerduty.com"
+    pagerduty_from_email: str | None = None
+    pagerduty_webhook_secrets: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    port: int = Field(default=3000, ge=1, le=65535)
+
+    @field_validator("warroom_admins", "warroom_remediation_hosts", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("pagerduty_webhook_secrets", mode="before")
+    @classmethod
+    def _split_secrets(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [SecretStr(item.strip()) for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("warroom_broadcast_channel")
+    @classmethod
+    def _channel_id(cls, value: str | None) -> str | None:
+        if value and not _SLACK_ID.match(value):
+            raise ValueError("must be a Slack channel id such as C0123ABCD")
+        return value or None
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite:", "postgresql")):
+            raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL")
+        return value
+
+    def require(self, *names: str) -> None:
+        """Raise `ConfigError` naming the first of `names` that is unset."""
+        for name in names:
+            if not getattr(self, name.lower()):
+                raise ConfigError(f"{name.upper()} is not set; see the settings table in README.md.")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning a validation failure into one line that names the setting."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        raise ConfigError(f"{name} is malformed: {first['msg']}.") from None

@@ -1,0 +1,28 @@
+"""What listeners and jobs share: settings, the Slack gateway and the worker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.adapters.slack import SlackGateway
+from bot.config import Settings
+from bot.worker import Worker
+
+
+@dataclass
+class Deps:
+    """Built once per process in `bot.http.server` or `bot.cli`."""
+
+    settings: Settings
+    slack: SlackGateway
+    worker: Worker
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Deps:
+        """Wire the process-wide collaborators from settings."""
+        token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
+        return cls(
+            settings=settings,
+            slack=SlackGateway(token, settings.slack_api_url),
+            worker=Worker(settings.warroom_workers, settings.warroom_queue_size),
+        )

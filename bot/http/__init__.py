@@ -1,0 +1,1 @@
+"""The ASGI app: Slack events, health and (later) PagerDuty webhooks."""

@@ -1,0 +1,75 @@
+"""The ASGI app served by `warroom serve`: Slack events and health."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from bot.app import build_app
+from bot.deps import Deps
+from bot.http.signing import is_valid_slack_request
+from bot.slack.rooms import resume_unfinished_rooms
+from storage.session import get_engine
+
+log = logging.getLogger(__name__)
+
+
+def create_web_app(deps: Deps) -> Starlette:
+    """Starlette routes around the Bolt app; storage must already be configured."""
+    deps.settings.require("SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN")
+    secret = deps.settings.slack_signing_secret
+    assert secret is not None
+    handler = AsyncSlackRequestHandler(build_app(deps))
+
+    async def slack_events(request: Request) -> Response:
+        body = await request.body()
+        headers = request.headers
+        if not is_valid_slack_request(
+            secret.get_secret_value(),
+            headers.get("x-slack-request-timestamp"),
+            headers.get("x-slack-signature"),
+            body,
+            now=time.time(),
+        ):
+            return PlainTextResponse("invalid signature", status_code=401)
+        return await handler.handle(request)
+
+    async def healthz(_: Request) -> Response:
+        database, slack = await asyncio.gather(asyncio.to_thread(_database_ok), deps.slack.auth_ok())
+        checks = {"database": "ok" if database else "down", "slack": "ok" if slack else "down"}
+        healthy = database and slack
+        return JSONResponse({"ok": healthy, **checks}, status_code=200 if healthy else 503)
+
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await resume_unfinished_rooms(deps)
+        yield
+        await deps.worker.drain()
+
+    return Starlette(
+        routes=[
+            Route("/slack/events", slack_events, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+        ],
+        lifespan=lifespan,
+    )
+
+
+def _database_ok() -> bool:
+    try:
+        with get_engine().connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception:
+        log.exception("database health check failed")
+        return False
+    return True

@@ -1,0 +1,1 @@
+"""Incidents: declaring, numbering, roles and the timeline (no Slack or HTTP here)."""

@@ -1,0 +1,120 @@
+"""Pure rules: severities, statuses, titles, channel names, mrkdwn escaping."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import IntEnum, StrEnum
+
+from bot.incidents.errors import InvalidInput
+
+TITLE_MAX = 120
+SUMMARY_MAX = 2000
+CHANNEL_NAME_MAX = 80
+_SEVERITY_TOKEN = re.compile(r"^sev-?(\d+)$", re.IGNORECASE)
+
+
+class Severity(IntEnum):
+    """SEV1 is the worst; SEV3 is the default."""
+
+    SEV1 = 1
+    SEV2 = 2
+    SEV3 = 3
+    SEV4 = 4
+
+    @property
+    def label(self) -> str:
+        """How people write it: SEV2."""
+        return f"SEV{self.value}"
+
+
+DEFAULT_SEVERITY = Severity.SEV3
+
+
+class Status(StrEnum):
+    """Where an incident stands, in the order it usually moves."""
+
+    INVESTIGATING = "investigating"
+    IDENTIFIED = "identified"
+    MONITORING = "monitoring"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+    @property
+    def label(self) -> str:
+        """Capitalised for cards and topics."""
+        return self.value.capitalize()
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """What a person asked for when declaring."""
+
+    title: str
+    severity: Severity = DEFAULT_SEVERITY
+    summary: str = ""
+    private: bool = False
+
+
+def severity_from_token(token: str) -> Severity | None:
+    """`sev2` → SEV2; None when the token is not a severity at all; InvalidInput for `sev9`."""
+    match = _SEVERITY_TOKEN.match(token)
+    if not match:
+        return None
+    number = int(match.group(1))
+    if not 1 <= number <= 4:
+        raise InvalidInput(f"`{token}` is not a severity: use sev1 (worst), sev2, sev3 or sev4.")
+    return Severity(number)
+
+
+def parse_declare(text: str) -> tuple[Severity, str]:
+    """Split `[sev1-4] [title]` into a severity (default SEV3) and a title (maybe empty)."""
+    head, _, rest = text.strip().partition(" ")
+    severity = severity_from_token(head) if head else None
+    if severity is None:
+        return DEFAULT_SEVERITY, text.strip()
+    return severity, rest.strip()
+
+
+def clean_title(title: str) -> str:
+    """The title with spaces collapsed; InvalidInput if empty, too long or with control characters."""
+    if any(unicodedata.category(char) == "Cc" for char in title.replace("\n", " ")):
+        raise InvalidInput("The title contains control characters; type it as plain text.")
+    title = " ".join(title.split())
+    if not title:
+        raise InvalidInput("Give the incident a title, e.g. `/incident declare sev2 Checkout returns 500s`.")
+    if len(title) > TITLE_MAX:
+        raise InvalidInput(
+            f"The title is {len(title)} characters; keep it to {TITLE_MAX} and put details in the summary."
+        )
+    return title
+
+
+def clean_summary(summary: str) -> str:
+    """The summary trimmed; InvalidInput when over the limit."""
+    summary = summary.strip()
+    if len(summary) > SUMMARY_MAX:
+        raise InvalidInput(f"The summary is {len(summary)} characters; keep it to {SUMMARY_MAX}.")
+    return summary
+
+
+def slugify(title: str) -> str:
+    """Lowercase ASCII words joined by hyphens: 'Checkout returns 500s!' → 'checkout-returns-500s'."""
+    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")
+
+
+def channel_name(number: int, title: str, attempt: int = 1) -> str:
+    """`inc-<n>-<slug>` within Slack's 80 characters; attempts after the first add `-<attempt>`."""
+    suffix = f"-{attempt}" if attempt > 1 else ""
+    base = f"inc-{number}"
+    slug = slugify(title)
+    if slug:
+        base = f"{base}-{slug}"[: CHANNEL_NAME_MAX - len(suffix)].rstrip("-")
+    return base + suffix
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Escape Slack's control characters so `<!channel>` in user text pings nobody."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,168 @@
+"""Incident use cases. Each takes the session first and leaves Slack to the caller."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from bot.incidents.errors import IncidentNotFound
+from bot.incidents.rules import Declaration, Status
+from storage.models import Incident, ProcessedRequest, RoleAssignment, TimelineEvent
+
+COMMANDER = "commander"
+_NUMBER_ATTEMPTS = 50
+
+
+def declare_incident(
+    session: Session,
+    declaration: Declaration,
+    *,
+    by: str,
+    at: datetime,
+    key: str,
+    source_channel_id: str | None = None,
+    response_url: str | None = None,
+) -> tuple[Incident, bool]:
+    """Reserve the next number for a declaration; a repeated `key` returns the first incident.
+
+    Returns the incident and whether this call created it.
+    """
+    for _ in range(_NUMBER_ATTEMPTS):
+        existing = incident_for_key(session, key)
+        if existing is not None:
+            return existing, False
+        try:
+            with session.begin_nested():
+                incident = _insert_incident(session, declaration, by=by, at=at, key=key)
+                incident.source_channel_id = source_channel_id
+                incident.response_url = response_url
+        except IntegrityError:
+            continue  # another declaration took this number or this key first; look again
+        return incident, True
+    raise RuntimeError("could not allocate an incident number")
+
+
+def _insert_incident(
+    session: Session, declaration: Declaration, *, by: str, at: datetime, key: str
+) -> Incident:
+    number = (session.exec(select(func.max(Incident.number))).one() or 0) + 1
+    incident = Incident(
+        number=number,
+        title=declaration.title,
+        summary=declaration.summary,
+        severity=int(declaration.severity),
+        status=Status.INVESTIGATING,
+        private=declaration.private,
+        commander_id=by,
+        declared_by=by,
+        declared_at=at,
+    )
+    session.add(incident)
+    session.flush()
+    assert incident.id is not None
+    session.add(ProcessedRequest(key=key, kind="declare", incident_id=incident.id, seen_at=at))
+    session.add(
+        RoleAssignment(incident_id=incident.id, role=COMMANDER, user_id=by, assigned_by=by, assigned_at=at)
+    )
+    record_event(
+        session,
+        incident,
+        "declared",
+        at=at,
+        actor_id=by,
+        text=f"Declared {declaration.severity.label}: {declaration.title}",
+        data={"severity": int(declaration.severity), "private": declaration.private},
+    )
+    session.flush()
+    return incident
+
+
+def incident_for_key(session: Session, key: str) -> Incident | None:
+    """The incident an idempotency key already declared, if any."""
+    statement = (
+        select(Incident)
+        .join(ProcessedRequest, col(ProcessedRequest.incident_id) == col(Incident.id))
+        .where(ProcessedRequest.key == key)
+    )
+    return session.exec(statement).first()
+
+
+def get_incident(session: Session, incident_id: int) -> Incident:
+    """The incident with this database id."""
+    incident = session.get(Incident, incident_id)
+    if incident is None:
+        raise IncidentNotFound(f"Incident #{incident_id} does not exist.")
+    return incident
+
+
+def record_event(
+    session: Session,
+    incident: Incident,
+    kind: str,
+    *,
+    at: datetime,
+    actor_id: str | None = None,
+    text: str = "",
+    data: dict[str, Any] | None = None,
+) -> TimelineEvent:
+    """Append a fact to the incident's timeline."""
+    assert incident.id is not None
+    event = TimelineEvent(
+        incident_id=incident.id, at=at, kind=kind, actor_id=actor_id, text=text, data=data or {}
+    )
+    session.add(event)
+    return event
+
+
+def timeline(session: Session, incident_id: int) -> list[TimelineEvent]:
+    """The incident's timeline, oldest first."""
+    statement = (
+        select(TimelineEvent)
+        .where(TimelineEvent.incident_id == incident_id)
+        .order_by(col(TimelineEvent.at), col(TimelineEvent.id))
+    )
+    return list(session.exec(statement).all())
+
+
+def rooms_to_finish(session: Session) -> list[int]:
+    """Incidents whose war room setup did not finish (e.g. the process stopped midway)."""
+    statement = select(Incident.id).where(
+        col(Incident.room_ready_at).is_(None), col(Incident.closed_at).is_(None)
+    )
+    return [incident_id for incident_id in session.exec(statement).all() if incident_id is not None]
+
+
+_ROOM_FIELDS = frozenset({"declarer_invited", "topic_set", "card_ts", "card_pinned", "room_ready_at"})
+
+
+def attach_channel(
+    session: Session, incident_id: int, *, channel_id: str, channel_name: str, at: datetime
+) -> Incident:
+    """Remember the war-room channel Slack created for the incident."""
+    incident = get_incident(session, incident_id)
+    incident.channel_id, incident.channel_name = channel_id, channel_name
+    record_event(session, incident, "channel_created", at=at, text=f"War room #{channel_name} opened")
+    return incident
+
+
+def mark_room(session: Session, incident_id: int, **progress: Any) -> Incident:
+    """Record which war-room setup steps are done, so a restart resumes instead of repeating."""
+    unknown = set(progress) - _ROOM_FIELDS
+    if unknown:
+        raise ValueError(f"not war-room progress fields: {sorted(unknown)}")
+    incident = get_incident(session, incident_id)
+    for name, value in progress.items():
+        setattr(incident, name, value)
+    return incident
+
+
+def record_announcement(session: Session, incident_id: int, *, ts: str, at: datetime) -> Incident:
+    """Remember the broadcast message and note it on the timeline."""
+    incident = get_incident(session, incident_id)
+    incident.broadcast_ts = ts
+    record_event(session, incident, "announced", at=at, text="Announced in the broadcast channel")
+    return incident

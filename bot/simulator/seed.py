@@ -1,0 +1,49 @@
+"""The people and channels every simulated workspace starts with."""
+
+from dataclasses import replace
+
+from .workspace import Channel, User, Workspace
+
+GENERAL_ID = "C0GENERAL"
+BROADCAST_ID = "C0BROADCAST"
+
+
+def seed_users(ws: Workspace) -> None:
+    """Add the bot and the seeded people."""
+    team = ws.team_id
+    bot = User(id=ws.bot_user_id, name="warroom", real_name="Warroom", team_id=team, is_bot=True)
+    people = [
+        bot,
+        person("U0ALICE", "alice", team),
+        person("U0BOB", "bob", team),
+        replace(person("U0CAROL", "carol", team), tz="Europe/Berlin", tz_offset=3600),
+        person("U0DAVE", "dave", team),
+        replace(person("U0GUEST", "guest", team), is_restricted=True),
+    ]
+    ws.users.update((user.id, user) for user in people)
+
+
+def person(user_id: str, name: str, team_id: str) -> User:
+    """A person with the defaults: real name from the handle, mail at example.com."""
+    return User(
+        id=user_id,
+        name=name,
+        real_name=name.capitalize(),
+        team_id=team_id,
+        email=f"{name}@example.com",
+    )
+
+
+def seed_channels(ws: Workspace) -> None:
+    """Add #general (everyone) and #incidents (the bot's broadcast channel)."""
+    people = [user.id for user in ws.users.values() if not user.is_bot]
+    ws.channels[GENERAL_ID] = Channel(
+        id=GENERAL_ID,
+        name="general",
+        creator=people[0] if people else ws.bot_user_id,
+        is_general=True,
+        members=[*people, ws.bot_user_id],
+    )
+    ws.channels[BROADCAST_ID] = Channel(
+        id=BROADCAST_ID, name="incidents", creator=ws.bot_user_id, members=[ws.bot_user_id]
+    )

@@ -1,0 +1,158 @@
+"""The HTTP face of the simulator: Web API, response_url and file upload endpoints."""
+
+import asyncio
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from . import api_chat, api_conversations, api_files, api_items, api_people, api_views
+from .args import Args, decode_json_fields
+from .blocks import block_problems
+from .calls import Call, Reply
+from .kit import MAX_MESSAGE_BLOCKS
+from .spec import ApiError, load_specs
+from .workspace import Workspace
+
+Handler = Callable[[Workspace, Args], dict[str, Any]]
+
+SPECS = load_specs()
+HANDLERS: dict[str, Handler] = {
+    **api_conversations.HANDLERS,
+    **api_chat.HANDLERS,
+    **api_items.HANDLERS,
+    **api_people.HANDLERS,
+    **api_views.HANDLERS,
+    **api_files.HANDLERS,
+}
+
+
+def build_app(ws: Workspace) -> Starlette:
+    """The Starlette app serving one workspace."""
+    app = Starlette(
+        routes=[
+            Route("/api/{method}", web_api, methods=["GET", "POST"]),
+            Route("/response/{key:path}", response_url, methods=["POST"]),
+            Route("/upload/{file_id}", upload, methods=["POST"]),
+        ]
+    )
+    app.state.workspace = ws
+    return app
+
+
+async def web_api(request: Request) -> Response:
+    """Answer one Web API call the way Slack would, and record it."""
+    ws: Workspace = request.app.state.workspace
+    method = request.path_params["method"]
+    with ws.lock:
+        slot, latency = ws.begin_call()
+    arrived = time.monotonic()
+    if latency > 0:
+        # asyncio.sleep, not time.sleep: other calls must keep flowing meanwhile.
+        await asyncio.sleep(latency)
+    args: Args = {}
+    try:
+        args, token = await read_arguments(request)
+        reply = answer(ws, method, args, token)
+    except ApiError as error:
+        reply = Reply(error.body())
+    call = Call(method, args, reply.body["ok"], reply.body.get("error"), reply.body, arrived)
+    with ws.lock:
+        slot.append(call)
+    return JSONResponse(reply.body, status_code=reply.status, headers=reply.headers)
+
+
+def answer(ws: Workspace, method: str, args: Args, token: str | None) -> Reply:
+    """Check the token, injected faults and arguments, then run the method."""
+    if not token:
+        raise ApiError("not_authed", "[ERROR] send the token as 'Authorization: Bearer …' or a form field")
+    if token != ws.token:
+        raise ApiError("invalid_auth")
+    spec, handler = SPECS.get(method), HANDLERS.get(method)
+    if spec is None or handler is None:
+        raise ApiError("unknown_method", f"[ERROR] the simulator has no method '{method}'")
+    with ws.lock:
+        fault = ws.faults.take(method)
+        if fault is not None:
+            return fault
+        spec.check(args)
+        return Reply(handler(ws, args))
+
+
+async def read_arguments(request: Request) -> tuple[Args, str | None]:
+    """Arguments from the query string and body, and the token the caller presented."""
+    args: Args = dict(request.query_params)
+    header = request.headers.get("authorization", "")
+    token = header[len("Bearer ") :].strip() if header.lower().startswith("bearer ") else None
+    body = await request.body()
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "application/json":
+        # Slack ignores a token inside a JSON body: JSON callers must use the header.
+        args.update(_json_object(body))
+    elif kind == "multipart/form-data":
+        raise ApiError("invalid_form_data", "[ERROR] the simulator does not read multipart")
+    elif body:
+        form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        token = token or form.get("token")
+        args.update(form)
+    # Tokens in the query string are refused for current Slack apps.
+    args.pop("token", None)
+    return decode_json_fields(args), token
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        parsed = json.loads(body) if body else {}
+    except ValueError:
+        raise ApiError("invalid_json", "[ERROR] the body is not valid JSON") from None
+    if not isinstance(parsed, dict):
+        raise ApiError("invalid_json", "[ERROR] the JSON body must be an object")
+    return parsed
+
+
+async def response_url(request: Request) -> Response:
+    """Record a post to a response_url, checked like a message."""
+    ws: Workspace = request.app.state.workspace
+    key = request.path_params["key"]
+    arrived = time.monotonic()
+    try:
+        payload = json.loads(await request.body())
+    except ValueError:
+        payload = None
+    error = _response_problem(payload)
+    args = (payload if isinstance(payload, dict) else {}) | {"_key": key}
+    body: dict[str, Any] = {"ok": error is None} | ({"error": error} if error else {})
+    with ws.lock:
+        ws.calls.append([Call("response_url", args, error is None, error, body, arrived)])
+    if error:
+        return PlainTextResponse(error, status_code=400)
+    return PlainTextResponse("ok")
+
+
+def _response_problem(payload: Any) -> str | None:
+    if not isinstance(payload, dict):
+        return "invalid_payload"
+    if payload.get("delete_original"):
+        return None
+    if not any(payload.get(key) for key in ("text", "blocks", "attachments")):
+        return "no_text"
+    if "blocks" in payload and block_problems(payload["blocks"], limit=MAX_MESSAGE_BLOCKS):
+        return "invalid_blocks"
+    return None
+
+
+async def upload(request: Request) -> Response:
+    """Receive the bytes of a file announced by files.getUploadURLExternal."""
+    ws: Workspace = request.app.state.workspace
+    content = await request.body()
+    with ws.lock:
+        known = api_files.store_upload(ws, request.path_params["file_id"], content)
+    if not known:
+        return PlainTextResponse("not found", status_code=404)
+    return PlainTextResponse(f"OK - {len(content)}")

@@ -1,0 +1,96 @@
+"""The `/incident` router: subcommands register here, help and suggestions come from it."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.deps import Deps
+from bot.incidents.rules import escape_mrkdwn
+
+TEXT_MAX = 3000
+
+
+@dataclass
+class CommandContext:
+    """One `/incident` invocation, as the subcommand handlers see it."""
+
+    deps: Deps
+    ack: AsyncAck
+    client: AsyncWebClient
+    command: dict[str, Any]
+    args: str
+
+    async def answer(self, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
+        """Acknowledge with a reply only the person who typed the command sees."""
+        await self.ack(text=text, blocks=blocks, response_type="ephemeral")
+
+    @property
+    def user_id(self) -> str:
+        """Who typed the command."""
+        return str(self.command["user_id"])
+
+
+Handler = Callable[[CommandContext], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Subcommand:
+    """A subcommand, its usage line and what `help` says about it."""
+
+    name: str
+    usage: str
+    summary: str
+    examples: tuple[str, ...]
+    handler: Handler
+
+
+@dataclass
+class Router:
+    """Subcommands by name; `help` and unknown-name suggestions read this table."""
+
+    subcommands: dict[str, Subcommand] = field(default_factory=dict)
+
+    def add(self, subcommand: Subcommand) -> None:
+        """Register a subcommand."""
+        self.subcommands[subcommand.name] = subcommand
+
+    async def dispatch(self, context: CommandContext) -> None:
+        """Run the subcommand named first in the text, or answer with help or a suggestion."""
+        text = context.args.strip()
+        if len(text) > TEXT_MAX:
+            await context.answer(f"That command is {len(text)} characters; keep it under {TEXT_MAX}.")
+            return
+        name, _, rest = text.partition(" ")
+        name = name.lower()
+        if name in ("", "help"):
+            await context.answer("How to use /incident", self.help_blocks())
+            return
+        subcommand = self.subcommands.get(name)
+        if subcommand is None:
+            await context.answer(self.unknown(name))
+            return
+        context.args = rest.strip()
+        await subcommand.handler(context)
+
+    def unknown(self, name: str) -> str:
+        """The answer to a subcommand that does not exist, suggesting the closest."""
+        shown = name if len(name) <= 30 else name[:30] + "…"
+        shown = escape_mrkdwn(shown.replace("`", "'"))
+        close = difflib.get_close_matches(name, list(self.subcommands), n=1, cutoff=0.5)
+        hint = f" Did you mean `/incident {close[0]}`?" if close else ""
+        return f"`{shown}` is not an /incident subcommand.{hint} Type `/incident help` to see them all."
+
+    def help_blocks(self) -> list[dict[str, Any]]:
+        """What each subcommand does, with examples."""
+        lines = ["*/incident* — declare and run incidents from Slack."]
+        for sub in sorted(self.subcommands.values(), key=lambda s: s.name):
+            examples = "  ".join(f"`{example}`" for example in sub.examples)
+            lines.append(f"• `/incident {sub.usage}` — {sub.summary}\n    e.g. {examples}")
+        lines.append("• `/incident help` — this message.")
+        return [{"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}}]

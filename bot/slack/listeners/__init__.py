@@ -1,0 +1,1 @@
+"""Bolt listeners, one module per feature, each with `register(app, deps)`."""

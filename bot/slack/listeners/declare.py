@@ -1,0 +1,84 @@
+"""Declaring: `/incident declare [sev1-4] [title]` and the declare modal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+
+from bot import clock
+from bot.deps import Deps
+from bot.incidents.errors import InvalidInput
+from bot.incidents.rules import Declaration, clean_title, escape_mrkdwn, parse_declare
+from bot.incidents.service import declare_incident
+from bot.slack.commands import CommandContext, Router, Subcommand
+from bot.slack.rooms import submit_open_war_room
+from bot.slack.views.declare import CALLBACK_ID, declare_modal, modal_context, read_declare_form
+from storage.session import run_in_session
+
+
+def register(app: AsyncApp, deps: Deps, router: Router) -> None:
+    """Add `declare` to the router and listen for the modal's submission."""
+    router.add(
+        Subcommand(
+            name="declare",
+            usage="declare [sev1-4] [title]",
+            summary="open an incident with its own war-room channel; no title opens a form.",
+            examples=("/incident declare sev2 Checkout returns 500s", "/incident declare"),
+            handler=on_declare_command,
+        )
+    )
+
+    @app.view(CALLBACK_ID)
+    async def on_declare_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        declaration, problems = read_declare_form(view)
+        if declaration is None:
+            await ack(response_action="errors", errors=problems)
+            return
+        context = modal_context(view)
+        incident, created = await run_in_session(
+            declare_incident,
+            declaration,
+            by=body["user"]["id"],
+            at=clock.now(),
+            key=f"view:{view['id']}",
+            source_channel_id=context.get("channel_id"),
+            response_url=context.get("response_url"),
+        )
+        await ack()
+        if created:
+            submit_open_war_room(deps, incident.id, context.get("response_url"))
+
+
+async def on_declare_command(ctx: CommandContext) -> None:
+    """Declare at once with a title; open the modal without one."""
+    try:
+        severity, title = parse_declare(ctx.args)
+        if title:
+            title = clean_title(title)
+    except InvalidInput as exc:
+        await ctx.answer(exc.user_message)
+        return
+    command = ctx.command
+    if not title:
+        await ctx.ack()
+        context = {"channel_id": command["channel_id"], "response_url": command["response_url"]}
+        await ctx.client.views_open(
+            trigger_id=command["trigger_id"], view=declare_modal(severity=severity, context=context)
+        )
+        return
+    incident, created = await run_in_session(
+        declare_incident,
+        Declaration(title=title, severity=severity),
+        by=ctx.user_id,
+        at=clock.now(),
+        key=f"trigger:{command['trigger_id']}",
+        source_channel_id=command["channel_id"],
+        response_url=command["response_url"],
+    )
+    if not created:
+        await ctx.answer(f"{incident.ref} was already declared from this command.")
+        return
+    await ctx.answer(f"Declaring {incident.ref} ({severity.label}): {escape_mrkdwn(title)}…")
+    submit_open_war_room(ctx.deps, incident.id, command["response_url"])

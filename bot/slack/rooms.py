@@ -1,0 +1,124 @@
+"""Opening a war room: the Slack writes that follow a declaration, resumable after a crash.
+
+Each step is recorded once Slack confirms it, so a retry or a restart continues where the
+last attempt stopped instead of posting a second card or creating a second channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from bot import clock
+from bot.adapters.slack import NameTaken, SlackCallFailed
+from bot.deps import Deps
+from bot.incidents.rules import channel_name
+from bot.incidents.service import (
+    attach_channel,
+    get_incident,
+    mark_room,
+    record_announcement,
+    rooms_to_finish,
+)
+from bot.slack.views.card import announcement, incident_card, topic
+from storage.models import Incident
+from storage.session import run_in_session
+
+log = logging.getLogger(__name__)
+NAME_ATTEMPTS = 10
+
+
+def submit_open_war_room(deps: Deps, incident_id: int, response_url: str | None) -> None:
+    """Queue the war-room setup; a failure is logged and told to the declarer."""
+
+    async def report(exc: BaseException) -> None:
+        if response_url:
+            reason = exc.user_message if isinstance(exc, SlackCallFailed) else "an unexpected error"
+            await deps.slack.respond(
+                response_url,
+                f"Sorry, the war room could not be finished ({reason}). The incident is recorded; "
+                "Warroom retries when it restarts, or ask an admin to check the logs.",
+            )
+
+    deps.worker.submit(
+        lambda: open_war_room(deps, incident_id),
+        on_error=report,
+        name=f"open war room {incident_id}",
+    )
+
+
+async def open_war_room(deps: Deps, incident_id: int) -> Incident:
+    """Create the channel, invite the declarer, then post and pin the card, set the topic
+    and announce, those three side by side."""
+    incident = await run_in_session(get_incident, incident_id)
+    if incident.channel_id is None:
+        incident = await _create_channel(deps, incident)
+    channel = incident.channel_id
+    assert channel is not None
+    if not incident.declarer_invited:
+        await deps.slack.invite(channel, [incident.declared_by])
+        await run_in_session(mark_room, incident_id, declarer_invited=True)
+    await asyncio.gather(
+        _post_and_pin_card(deps, incident), _set_topic(deps, incident), _announce(deps, incident)
+    )
+    incident = await run_in_session(mark_room, incident_id, room_ready_at=clock.now())
+    if incident.response_url:
+        await deps.slack.respond(
+            incident.response_url,
+            f"{incident.ref} is open in <#{channel}>. You are the incident commander until you hand over.",
+        )
+    return incident
+
+
+async def _create_channel(deps: Deps, incident: Incident) -> Incident:
+    for attempt in range(1, NAME_ATTEMPTS + 1):
+        name = channel_name(incident.number, incident.title, attempt)
+        try:
+            channel_id = await deps.slack.create_channel(name, private=incident.private)
+        except NameTaken:
+            continue
+        assert incident.id is not None
+        return await run_in_session(
+            attach_channel, incident.id, channel_id=channel_id, channel_name=name, at=clock.now()
+        )
+    raise SlackCallFailed("conversations.create", f"every name up to {name} is taken")
+
+
+async def _post_and_pin_card(deps: Deps, incident: Incident) -> None:
+    assert incident.channel_id is not None
+    card_ts = incident.card_ts
+    if card_ts is None:
+        text, blocks = incident_card(incident)
+        card_ts = await deps.slack.post(incident.channel_id, text, blocks)
+        await run_in_session(mark_room, incident.id, card_ts=card_ts)
+    if not incident.card_pinned:
+        await deps.slack.pin(incident.channel_id, card_ts)
+        await run_in_session(mark_room, incident.id, card_pinned=True)
+
+
+async def _set_topic(deps: Deps, incident: Incident) -> None:
+    if incident.topic_set:
+        return
+    assert incident.channel_id is not None
+    commander_name = await deps.slack.display_name(incident.commander_id)
+    await deps.slack.set_topic(incident.channel_id, topic(incident, commander_name))
+    await run_in_session(mark_room, incident.id, topic_set=True)
+
+
+async def _announce(deps: Deps, incident: Incident) -> None:
+    broadcast = deps.settings.warroom_broadcast_channel
+    if not broadcast or incident.broadcast_ts:
+        return
+    text, blocks = announcement(incident)
+    ts = await deps.slack.post(broadcast, text, blocks)
+    await run_in_session(record_announcement, incident.id, ts=ts, at=clock.now())
+
+
+async def resume_unfinished_rooms(deps: Deps) -> int:
+    """Queue the setup of every war room a previous process left half-done."""
+    incident_ids = await run_in_session(rooms_to_finish)
+    for incident_id in incident_ids:
+        submit_open_war_room(deps, incident_id, response_url=None)
+    if incident_ids:
+        log.info("resuming %d unfinished war room(s)", len(incident_ids))
+    return len(incident_ids)

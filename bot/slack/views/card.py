@@ -1,0 +1,73 @@
+"""The pinned incident card, the channel topic and the broadcast announcement."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.incidents.rules import Severity, Status, escape_mrkdwn
+from storage.models import Incident
+
+Blocks = list[dict[str, Any]]
+TOPIC_MAX = 250
+HEADER_MAX = 150
+
+
+def slack_date(at: datetime) -> str:
+    """A date Slack renders in each reader's timezone, with a UTC fallback."""
+    fallback = at.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
+
+
+def _labels(incident: Incident) -> tuple[str, str]:
+    return Severity(incident.severity).label, Status(incident.status).label
+
+
+def incident_card(incident: Incident) -> tuple[str, Blocks]:
+    """The card pinned in the war room: fallback text and blocks."""
+    severity, status = _labels(incident)
+    header = f"{incident.ref} · {incident.title}"
+    fields = [
+        f"*Severity*\n{severity}",
+        f"*Status*\n{status}",
+        f"*Incident commander*\n<@{incident.commander_id}>",
+        f"*Declared by*\n<@{incident.declared_by}> {slack_date(incident.declared_at)}",
+    ]
+    blocks: Blocks = [
+        {"type": "header", "text": {"type": "plain_text", "text": header[:HEADER_MAX]}},
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": field} for field in fields]},
+    ]
+    if incident.summary:
+        summary = {"type": "mrkdwn", "text": f"*Summary*\n{escape_mrkdwn(incident.summary)}"}
+        blocks.append({"type": "section", "text": summary})
+    notes = ["Type `/incident help` for what you can do here."]
+    if incident.private:
+        notes.insert(0, ":lock: Private incident: only members of this channel see it.")
+    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": n} for n in notes]})
+    text = f"{incident.ref} {severity} {status}: {escape_mrkdwn(incident.title)}"
+    return text, blocks
+
+
+def topic(incident: Incident, commander_name: str) -> str:
+    """The war-room topic (plain text, Slack's 250 characters)."""
+    severity, status = _labels(incident)
+    return f"{severity} · {status} · IC @{commander_name}"[:TOPIC_MAX]
+
+
+def announcement(incident: Incident) -> tuple[str, Blocks]:
+    """The broadcast: a private incident is announced without its title or channel."""
+    severity, _ = _labels(incident)
+    if incident.private:
+        line = (
+            f":rotating_light: *{incident.ref} declared* · {severity} · private incident · "
+            f"IC <@{incident.commander_id}>"
+        )
+    else:
+        line = (
+            f":rotating_light: *{incident.ref} declared* · {severity} · <#{incident.channel_id}>\n"
+            f"*{escape_mrkdwn(incident.title)}*\nIC <@{incident.commander_id}>"
+        )
+    text = f"{incident.ref} declared ({severity})"
+    if not incident.private:
+        text += f": {escape_mrkdwn(incident.title)}"
+    return text, [{"type": "section", "text": {"type": "mrkdwn", "text": line}}]

@@ -1,0 +1,22 @@
+"""Socket Mode: the same Bolt app over a websocket, for development without a public URL."""
+
+from __future__ import annotations
+
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+from bot.app import build_app
+from bot.config import Settings
+from bot.deps import Deps
+from bot.slack.rooms import resume_unfinished_rooms
+
+
+async def run_socket_mode(settings: Settings) -> None:
+    """Connect and serve until interrupted; storage must already be open."""
+    assert settings.slack_app_token is not None
+    deps = Deps.from_settings(settings)
+    handler = AsyncSocketModeHandler(build_app(deps), settings.slack_app_token.get_secret_value())
+    await resume_unfinished_rooms(deps)
+    try:
+        await handler.start_async()
+    finally:
+        await deps.worker.drain()

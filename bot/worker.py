@@ -1,0 +1,82 @@
+"""A bounded worker for the slow part of a request, run after Slack has its ack."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from bot.errors import WarroomError
+
+log = logging.getLogger(__name__)
+
+Job = Callable[[], Awaitable[Any]]
+OnError = Callable[[BaseException], Awaitable[Any]]
+
+
+class WorkerBusy(WarroomError):
+    """The queue is full; the person should try again shortly."""
+
+
+class Worker:
+    """Runs jobs on the event loop, at most `concurrency` at once and `capacity` queued.
+
+    Bolt's own listener pool is not used: a slow Slack call must never hold an ack.
+    """
+
+    def __init__(self, concurrency: int = 8, capacity: int = 1000) -> None:
+        self._concurrency = concurrency
+        self._capacity = capacity
+        self._semaphore: asyncio.Semaphore | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._idle = threading.Condition()
+
+    def submit(self, job: Job, *, on_error: OnError | None = None, name: str = "job") -> None:
+        """Queue `job`; raise `WorkerBusy` when the queue is full. Call from the event loop."""
+        if len(self._tasks) >= self._capacity:
+            raise WorkerBusy("Warroom is very busy right now; try again in a minute.")
+        if self._semaphore is None:
+            self._semaphore = asyncio.Semaphore(self._concurrency)
+        task = asyncio.get_running_loop().create_task(self._run(job, on_error, name))
+        with self._idle:
+            self._tasks.add(task)
+        task.add_done_callback(self._forget)
+
+    async def _run(self, job: Job, on_error: OnError | None, name: str) -> None:
+        assert self._semaphore is not None
+        async with self._semaphore:
+            try:
+                await job()
+            except Exception as exc:
+                log.exception("%s failed: %s", name, exc)
+                if on_error is not None:
+                    await self._report(on_error, exc, name)
+
+    @staticmethod
+    async def _report(on_error: OnError, exc: BaseException, name: str) -> None:
+        try:
+            await on_error(exc)
+        except Exception:
+            log.exception("could not report the failure of %s", name)
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        with self._idle:
+            self._tasks.discard(task)
+            self._idle.notify_all()
+
+    @property
+    def pending(self) -> int:
+        """Jobs queued or running."""
+        return len(self._tasks)
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Block a thread other than the loop's until no job is left; False on timeout."""
+        with self._idle:
+            return self._idle.wait_for(lambda: not self._tasks, timeout=timeout)
+
+    async def drain(self) -> None:
+        """Wait, on the loop, for every job submitted so far."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)

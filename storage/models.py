@@ -1,0 +1,101 @@
+"""The tables the domain reads and writes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, MetaData, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
+
+# Stable constraint names make Alembic batch migrations on SQLite reproducible.
+SQLModel.metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class Incident(SQLModel, table=True):
+    """One incident and its war room; numbers are unique and never reused."""
+
+    __tablename__ = "incidents"
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: int = Field(unique=True)
+    title: str = Field(max_length=200)
+    summary: str = Field(default="", sa_type=Text)
+    severity: int
+    status: str = Field(default="investigating", max_length=20)
+    private: bool = False
+    channel_id: str | None = Field(default=None, max_length=32, unique=True)
+    channel_name: str | None = Field(default=None, max_length=80)
+    source_channel_id: str | None = Field(default=None, max_length=32)
+    commander_id: str = Field(max_length=32)
+    declared_by: str = Field(max_length=32)
+    declared_at: datetime = Field(sa_type=UTCDateTime)
+    identified_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    monitoring_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    card_ts: str | None = Field(default=None, max_length=32)
+    card_pinned: bool = False
+    topic_set: bool = False
+    declarer_invited: bool = False
+    broadcast_ts: str | None = Field(default=None, max_length=32)
+    room_ready_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    response_url: str | None = Field(default=None, max_length=500)
+
+    @property
+    def ref(self) -> str:
+        """The name people use: INC-<number>."""
+        return f"INC-{self.number}"
+
+
+class RoleAssignment(SQLModel, table=True):
+    """A person holding a role in an incident; `relieved_at` is set when they hand it over."""
+
+    __tablename__ = "role_assignments"
+    __table_args__ = (Index("ix_role_assignments_current", "incident_id", "role", "relieved_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incidents.id", ondelete="CASCADE")
+    role: str = Field(max_length=20)
+    user_id: str = Field(max_length=32)
+    assigned_by: str = Field(max_length=32)
+    assigned_at: datetime = Field(sa_type=UTCDateTime)
+    relieved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class TimelineEvent(SQLModel, table=True):
+    """An append-only fact on an incident's timeline."""
+
+    __tablename__ = "timeline_events"
+    __table_args__ = (Index("ix_timeline_events_incident_at", "incident_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incidents.id", ondelete="CASCADE")
+    at: datetime = Field(sa_type=UTCDateTime)
+    kind: str = Field(max_length=40)
+    actor_id: str | None = Field(default=None, max_length=32)
+    text: str = Field(default="", sa_type=Text)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class ProcessedRequest(SQLModel, table=True):
+    """An idempotency key seen once: a Slack trigger, view, event or webhook delivery."""
+
+    __tablename__ = "processed_requests"
+    __table_args__ = (UniqueConstraint("key", name="uq_processed_requests_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=255)
+    kind: str = Field(max_length=40)
+    incident_id: int | None = Field(default=None, foreign_key="incidents.id", ondelete="SET NULL")
+    seen_at: datetime = Field(sa_type=UTCDateTime)

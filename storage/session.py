@@ -1,0 +1,75 @@
+"""The one way to reach the database: `configure()` once, then `with session_scope() as s:`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, event
+from sqlmodel import Session, create_engine
+
+T = TypeVar("T")
+_engine: Engine | None = None
+
+
+def make_engine(database_url: str) -> Engine:
+    """An engine for `database_url`; SQLite gets WAL, a busy timeout, foreign keys and
+    write-ahead locking so concurrent writers queue instead of failing."""
+    if database_url.startswith("sqlite"):
+        engine = create_engine(database_url, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _tune_sqlite)
+        # pysqlite's own BEGIN is deferred; take the write lock up front so two writers
+        # never deadlock upgrading a read lock (SQLITE_BUSY despite the busy timeout).
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        return engine
+    return create_engine(database_url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def configure(database_url: str) -> Engine:
+    """Create the process-wide engine (replacing any earlier one) and return it."""
+    global _engine
+    if _engine is not None:
+        _engine.dispose()
+    _engine = make_engine(database_url)
+    return _engine
+
+
+def get_engine() -> Engine:
+    """The configured engine; `configure()` must have run."""
+    if _engine is None:
+        raise RuntimeError("storage.session.configure() was not called")
+    return _engine
+
+
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    """A session that commits when the block ends and rolls back if it raises."""
+    with Session(get_engine(), expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+async def run_in_session(work: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """Run `work(session, *args, **kwargs)` in one transaction on a thread, off the event loop."""
+
+    def in_session() -> T:
+        with session_scope() as session:
+            return work(session, *args, **kwargs)
+
+    return await asyncio.to_thread(in_session)
