@@ -14,18 +14,11 @@ from bot.config import Settings, load_settings
 from bot.errors import WarroomError
 from storage import migrate
 from storage.migrate import SchemaBehind
-from storage.session import configure
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
 T = TypeVar("T")
-
-
-def open_storage(settings: Settings) -> None:
-    """Connect to the database; create a fresh SQLite file at head, refuse a stale one."""
-    engine = configure(settings.database_url)
-    migrate.ensure_schema(engine, settings.database_url)
 
 
 def _settings() -> Settings:
@@ -61,7 +54,7 @@ def serve(port: int | None, host: str) -> None:
     settings = _settings()
 
     def build() -> Starlette:
-        open_storage(settings)
+        migrate.open_database(settings.database_url)
         return create_web_app(Deps.from_settings(settings))
 
     app = _guarded(build)
@@ -75,7 +68,7 @@ def socket() -> None:
 
     settings = _settings()
     _guarded(lambda: settings.require("SLACK_APP_TOKEN", "SLACK_BOT_TOKEN"))
-    _guarded(lambda: open_storage(settings))
+    _guarded(lambda: migrate.open_database(settings.database_url))
     asyncio.run(run_socket_mode(settings))
 
 

@@ -10,6 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from storage.session import configure
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -59,3 +61,10 @@ def ensure_schema(engine: Engine, database_url: str) -> None:
         f"The database is at migration {current or 'none'}, the code needs {head}: "
         "run `warroom db upgrade` first."
     )
+
+
+def open_database(database_url: str) -> Engine:
+    """Configure the process-wide engine and check (or, for a new SQLite file, create) the schema."""
+    engine = configure(database_url)
+    ensure_schema(engine, database_url)
+    return engine

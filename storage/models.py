@@ -45,9 +45,6 @@ class Incident(SQLModel, table=True):
     resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     card_ts: str | None = Field(default=None, max_length=32)
-    card_pinned: bool = False
-    topic_set: bool = False
-    declarer_invited: bool = False
     broadcast_ts: str | None = Field(default=None, max_length=32)
     room_ready_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     response_url: str | None = Field(default=None, max_length=500)

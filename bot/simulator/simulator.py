@@ -5,8 +5,9 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote
 
+from bot.http.runner import ServerThread
+
 from .calls import Call
-from .runner import ServerThread
 from .seed import GENERAL_ID, seed_channels, seed_users
 from .server import build_app
 from .workspace import Channel, User, Workspace
@@ -27,7 +28,7 @@ class SlackSimulator:
         """Serve on a free port; return once connections are accepted."""
         if self._server is not None:
             raise RuntimeError("the simulator is already running")
-        server = ServerThread(build_app(self._ws))
+        server = ServerThread(build_app(self._ws), lifespan="off", name="slack-simulator")
         with self._ws.lock:
             self._ws.root_url = f"http://127.0.0.1:{server.port}/"
         server.start()

@@ -30,6 +30,21 @@ class CommandContext:
         """Acknowledge with a reply only the person who typed the command sees."""
         await self.ack(text=text, blocks=blocks, response_type="ephemeral")
 
+    def open_modal(self, view: dict[str, Any]) -> None:
+        """Open a modal from the worker (the trigger lives 3 s); tell the person if it fails."""
+
+        async def report(exc: BaseException) -> None:
+            await self.deps.slack.respond(
+                self.command["response_url"], f"Sorry, the form did not open ({exc})."
+            )
+
+        trigger_id = self.command["trigger_id"]
+        self.deps.worker.submit(
+            lambda: self.client.views_open(trigger_id=trigger_id, view=view),
+            on_error=report,
+            name="open modal",
+        )
+
     @property
     def user_id(self) -> str:
         """Who typed the command."""

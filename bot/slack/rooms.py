@@ -1,7 +1,8 @@
 """Opening a war room: the Slack writes that follow a declaration, resumable after a crash.
 
-Each step is recorded once Slack confirms it, so a retry or a restart continues where the
-last attempt stopped instead of posting a second card or creating a second channel.
+A step that would make something twice (the channel, the card, the broadcast) is recorded as
+soon as Slack confirms it, so a restart continues instead of repeating it. Inviting, setting
+the topic and pinning are safe to repeat, so they are simply done again.
 """
 
 from __future__ import annotations
@@ -55,9 +56,7 @@ async def open_war_room(deps: Deps, incident_id: int) -> Incident:
         incident = await _create_channel(deps, incident)
     channel = incident.channel_id
     assert channel is not None
-    if not incident.declarer_invited:
-        await deps.slack.invite(channel, [incident.declared_by])
-        await run_in_session(mark_room, incident_id, declarer_invited=True)
+    await deps.slack.invite(channel, [incident.declared_by])
     await asyncio.gather(
         _post_and_pin_card(deps, incident), _set_topic(deps, incident), _announce(deps, incident)
     )
@@ -91,18 +90,13 @@ async def _post_and_pin_card(deps: Deps, incident: Incident) -> None:
         text, blocks = incident_card(incident)
         card_ts = await deps.slack.post(incident.channel_id, text, blocks)
         await run_in_session(mark_room, incident.id, card_ts=card_ts)
-    if not incident.card_pinned:
-        await deps.slack.pin(incident.channel_id, card_ts)
-        await run_in_session(mark_room, incident.id, card_pinned=True)
+    await deps.slack.pin(incident.channel_id, card_ts)
 
 
 async def _set_topic(deps: Deps, incident: Incident) -> None:
-    if incident.topic_set:
-        return
     assert incident.channel_id is not None
     commander_name = await deps.slack.display_name(incident.commander_id)
     await deps.slack.set_topic(incident.channel_id, topic(incident, commander_name))
-    await run_in_session(mark_room, incident.id, topic_set=True)
 
 
 async def _announce(deps: Deps, incident: Incident) -> None:

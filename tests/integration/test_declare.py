@@ -89,7 +89,8 @@ def form(title: str, severity: str = "sev3", private: bool = False, summary: str
 def open_declare_modal(warroom, text: str = "declare") -> dict:
     """Type `/incident declare` without a title; return the modal Slack was asked to open."""
     response = warroom.command(text)
-    assert response.status_code == 200
+    assert response.status_code == 200 and response.content == b""
+    warroom.settle()
     [opened] = warroom.sim.calls_to("views.open")
     assert opened.ok
     return opened.response["view"]

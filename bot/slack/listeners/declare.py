@@ -15,7 +15,7 @@ from bot.incidents.service import declare_incident
 from bot.slack.commands import CommandContext, Router, Subcommand
 from bot.slack.rooms import submit_open_war_room
 from bot.slack.views.declare import CALLBACK_ID, declare_modal, modal_context, read_declare_form
-from storage.session import run_in_session
+from storage.session import in_session
 
 
 def register(app: AsyncApp, deps: Deps, router: Router) -> None:
@@ -37,7 +37,7 @@ def register(app: AsyncApp, deps: Deps, router: Router) -> None:
             await ack(response_action="errors", errors=problems)
             return
         context = modal_context(view)
-        incident, created = await run_in_session(
+        incident, created = in_session(
             declare_incident,
             declaration,
             by=body["user"]["id"],
@@ -62,13 +62,12 @@ async def on_declare_command(ctx: CommandContext) -> None:
         return
     command = ctx.command
     if not title:
-        await ctx.ack()
         context = {"channel_id": command["channel_id"], "response_url": command["response_url"]}
-        await ctx.client.views_open(
-            trigger_id=command["trigger_id"], view=declare_modal(severity=severity, context=context)
-        )
+        view = declare_modal(severity=severity, context=context)
+        await ctx.ack()
+        ctx.open_modal(view)
         return
-    incident, created = await run_in_session(
+    incident, created = in_session(
         declare_incident,
         Declaration(title=title, severity=severity),
         by=ctx.user_id,

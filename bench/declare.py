@@ -1,0 +1,194 @@
+"""Declaration benchmark: `warroom serve` in its own process against the Slack simulator.
+
+Prints Slack calls per declaration, the time from the command to the declarer invited and
+to the channel ready (0 and 100 ms per Slack call), and ack latency for 20 simultaneous
+declarations at 200 ms per Slack call.
+
+Run: python bench/declare.py   (a temporary SQLite file unless DATABASE_URL is set)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlmodel import col, select
+
+from bot.http.runner import free_port
+from bot.http.signing import slack_signature
+from bot.simulator import SlackSimulator
+from bot.simulator.sender import SlackSender
+from storage.migrate import open_database, upgrade
+from storage.models import Incident
+from storage.session import session_scope
+
+NOT_WORK = ("auth.test", "response_url")
+
+
+class ServedWarroom:
+    """`warroom serve` in a child process, pointed at `simulator`."""
+
+    def __init__(self, simulator: SlackSimulator, database_url: str) -> None:
+        self.sim = simulator
+        secret, port = secrets.token_hex(16), free_port()
+        upgrade(database_url)
+        open_database(database_url)
+        env = {
+            **os.environ,
+            "SLACK_BOT_TOKEN": simulator.token,
+            "SLACK_SIGNING_SECRET": secret,
+            "SLACK_API_URL": simulator.base_url,
+            "DATABASE_URL": database_url,
+            "PORT": str(port),
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self.person = SlackSender(f"http://127.0.0.1:{port}/slack/events", secret)
+        self._wait_healthy(f"http://127.0.0.1:{port}/healthz")
+
+    def _wait_healthy(self, url: str) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(url, timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("warroom serve did not become healthy")
+
+    def declare(self, text: str, user: str = "U0ALICE") -> int:
+        """Send the command; return the incident number from the ack."""
+        response = self.person.command(text, user=user, response_url=self.sim.response_url("bench"))
+        return int(response.json()["text"].split()[1].removeprefix("INC-"))
+
+    def wait_ready(self, numbers: list[int], timeout: float = 60) -> list[Incident]:
+        """Poll the database until every incident's war room is ready."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with session_scope() as session:
+                rows = list(session.exec(select(Incident).where(col(Incident.number).in_(numbers))))
+            if len(rows) == len(numbers) and all(row.room_ready_at for row in rows):
+                return rows
+            time.sleep(0.005)
+        raise TimeoutError("war rooms not ready")
+
+    def slack_calls(self) -> list[str]:
+        return [call.method for call in self.sim.calls if call.method not in NOT_WORK]
+
+    def stop(self) -> None:
+        self.person.close()
+        self.process.terminate()
+        self.process.wait(timeout=20)
+
+
+def calls_per_declaration(app: ServedWarroom) -> tuple[int, int]:
+    """Web API calls for a first declaration, and for a second by the same person."""
+    counts = []
+    for title in ("First outage", "Second outage"):
+        app.sim.clear_calls()
+        app.wait_ready([app.declare(f"declare sev2 {title}", user="U0BOB")])
+        time.sleep(0.1)
+        counts.append(len(app.slack_calls()))
+    return counts[0], counts[1]
+
+
+def time_to_ready(app: ServedWarroom, latency: float, user: str) -> tuple[float, float]:
+    """Milliseconds from sending the command to the declarer invited and to the room ready."""
+    app.sim.set_latency(latency)
+    app.sim.clear_calls()
+    started_wall, started = time.time(), time.monotonic()
+    [incident] = app.wait_ready([app.declare("declare sev2 Checkout returns 500s", user=user)])
+    invite = app.sim.calls_to("conversations.invite")[0]
+    assert incident.room_ready_at is not None
+    return (invite.at + latency - started) * 1000, (incident.room_ready_at.timestamp() - started_wall) * 1000
+
+
+def ack_latencies(app: ServedWarroom, count: int, latency: float) -> list[float]:
+    """Ack times in ms for `count` declarations sent at the same moment, timed from a client
+    process of their own so that the simulator's work here does not skew them."""
+    app.sim.set_latency(latency)
+    bodies = [
+        app.person.command_body(f"declare sev3 Storm {n}", response_url=app.sim.response_url("b")).decode()
+        for n in range(count)
+    ]
+    job = json.dumps({"url": app.person.events_url, "secret": app.person.secret, "bodies": bodies})
+    client = subprocess.run(
+        [sys.executable, __file__, "--ack-client"], input=job, capture_output=True, text=True, check=True
+    )
+    results = json.loads(client.stdout)
+    app.wait_ready([int(text.split()[1].removeprefix("INC-")) for text in results["texts"]])
+    return sorted(results["ms"])
+
+
+async def send_all_at_once(url: str, secret: str, bodies: list[str]) -> dict[str, list[Any]]:
+    """Sign and send every body concurrently; return each ack's time and text."""
+    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=len(bodies))) as http:
+
+        async def send(body: bytes) -> tuple[float, str]:
+            timestamp = str(int(time.time()))
+            headers = {
+                "content-type": "application/x-www-form-urlencoded",
+                "x-slack-request-timestamp": timestamp,
+                "x-slack-signature": slack_signature(secret, timestamp, body),
+            }
+            started = time.monotonic()
+            response = await http.post(url, content=body, headers=headers)
+            return (time.monotonic() - started) * 1000, response.json()["text"]
+
+        await http.get(url.replace("/slack/events", "/healthz"))  # open a connection first
+        done = await asyncio.gather(*(send(body.encode()) for body in bodies))
+    return {"ms": [ms for ms, _ in done], "texts": [text for _, text in done]}
+
+
+def percentile(values: list[float], p: float) -> float:
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
+
+
+def main() -> int:
+    simulator = SlackSimulator()
+    simulator.start()
+    with tempfile.TemporaryDirectory() as workdir:
+        database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{Path(workdir) / 'bench.db'}"
+        app = ServedWarroom(simulator, database_url)
+        try:
+            first, second = calls_per_declaration(app)
+            print(f"Slack calls per declaration (no broadcast): {first} (same declarer again: {second})")
+            for latency, user in ((0.0, "U0CAROL"), (0.1, "U0DAVE")):
+                invited, ready = time_to_ready(app, latency, user)
+                print(
+                    f"at {latency * 1000:.0f} ms per Slack call: declarer invited {invited:.0f} ms, "
+                    f"channel ready {ready:.0f} ms"
+                )
+            acks = ack_latencies(app, 20, 0.2)
+            print(
+                f"ack latency, 20 simultaneous declarations at 200 ms per Slack call: "
+                f"p50 {statistics.median(acks):.1f} ms, p99 {percentile(acks, 99):.1f} ms, "
+                f"max {acks[-1]:.1f} ms"
+            )
+        finally:
+            app.stop()
+            simulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--ack-client"]:
+        job = json.load(sys.stdin)
+        print(json.dumps(asyncio.run(send_all_at_once(job["url"], job["secret"], job["bodies"]))))
+        sys.exit(0)
+    sys.exit(main())

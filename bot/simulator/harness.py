@@ -1,0 +1,67 @@
+"""The real app on loopback wired to a Slack simulator: used by the demo, tests and benches."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import httpx
+
+from bot.config import Settings, load_settings
+from bot.deps import Deps
+from bot.http.runner import ServerThread
+from bot.http.server import create_web_app
+from bot.simulator.sender import SlackSender
+from bot.simulator.simulator import SlackSimulator
+from storage.migrate import open_database
+
+BROADCAST = "C0BROADCAST"
+# Bolt's one auth.test per process and answers on response_url are not Web API work.
+_NOT_WORK = ("auth.test", "response_url")
+
+
+def local_settings(simulator: SlackSimulator, database_url: str, **overrides: Any) -> Settings:
+    """Settings pointing Warroom at the simulator, with a fresh signing secret."""
+    values: dict[str, Any] = {
+        "slack_bot_token": simulator.token,
+        "slack_signing_secret": secrets.token_hex(16),
+        "slack_api_url": simulator.base_url,
+        "database_url": database_url,
+        "warroom_broadcast_channel": BROADCAST,
+    }
+    values.update(overrides)
+    return load_settings(**values)
+
+
+class LocalWarroom:
+    """Warroom served on 127.0.0.1 against `simulator`, and a person sending signed requests."""
+
+    def __init__(self, simulator: SlackSimulator, settings: Settings) -> None:
+        self.sim = simulator
+        self.settings = settings
+        open_database(settings.database_url)
+        self.deps = Deps.from_settings(settings)
+        self.server = ServerThread(create_web_app(self.deps), name="warroom")
+        self.server.start()
+        assert settings.slack_signing_secret is not None
+        secret = settings.slack_signing_secret.get_secret_value()
+        self.person = SlackSender(f"{self.server.url}/slack/events", secret)
+
+    def command(self, text: str, **options: Any) -> httpx.Response:
+        """Send `/incident <text>` (as alice in #general unless told otherwise); return the ack."""
+        options.setdefault("response_url", self.sim.response_url(text[:40]))
+        return self.person.command(text, **options)
+
+    def settle(self, timeout: float = 15.0) -> None:
+        """Wait until the worker has done everything queued."""
+        if not self.deps.worker.wait_idle(timeout):
+            raise TimeoutError("the worker did not finish")
+
+    def slack_calls(self) -> list[str]:
+        """Web API methods called so far, in order."""
+        return [call.method for call in self.sim.calls if call.method not in _NOT_WORK]
+
+    def stop(self) -> None:
+        """Stop the app (the simulator is the caller's)."""
+        self.person.close()
+        self.server.stop()
