@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any, TypeVar
 
@@ -61,14 +61,14 @@ def session_scope() -> Iterator[Session]:
     engine = get_engine()
     # SQLite has one writer at a time; queue this process's transactions on a lock instead
     # of in SQLite's busy handler, which sleeps in growing steps and adds latency under load.
-    with _sqlite_writer if engine.dialect.name == "sqlite" else nullcontext():
-        with Session(engine, expire_on_commit=False) as session:
-            try:
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
+    writer = _sqlite_writer if engine.dialect.name == "sqlite" else nullcontext()
+    with writer, Session(engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
 
 
 def in_session(work: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
