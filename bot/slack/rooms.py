@@ -57,9 +57,16 @@ async def open_war_room(deps: Deps, incident_id: int) -> Incident:
     channel = incident.channel_id
     assert channel is not None
     await deps.slack.invite(channel, [incident.declared_by])
-    await asyncio.gather(
-        _post_and_pin_card(deps, incident), _set_topic(deps, incident), _announce(deps, incident)
+    # Let all three finish before reporting the first failure, so none is cut off halfway.
+    outcomes = await asyncio.gather(
+        _post_and_pin_card(deps, incident),
+        _set_topic(deps, incident),
+        _announce(deps, incident),
+        return_exceptions=True,
     )
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
     incident = await run_in_session(mark_room, incident_id, room_ready_at=clock.now())
     if incident.response_url:
         await deps.slack.respond(

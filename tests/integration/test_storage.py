@@ -1,0 +1,111 @@
+"""Storage on SQLite and on Postgres (DATABASE_URL): numbering, idempotency, schema checks."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import select
+
+from bot import clock
+from bot.incidents.rules import Declaration, Severity
+from bot.incidents.service import declare_incident, timeline
+from storage import migrate
+from storage.migrate import SchemaBehind
+from storage.models import Incident
+from storage.session import get_engine, session_scope
+
+
+def declare(title: str, key: str) -> tuple[Incident, bool]:
+    with session_scope() as session:
+        return declare_incident(
+            session, Declaration(title=title, severity=Severity.SEV2), by="U0ALICE", at=clock.now(), key=key
+        )
+
+
+def test_numbers_are_unique_and_gapless_under_concurrency(db):
+    results: list[int] = []
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        try:
+            for i in range(5):
+                results.append(declare(f"Outage {n}-{i}", key=f"k-{n}-{i}")[0].number)
+        except BaseException as exc:  # pragma: no cover - surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(results) == list(range(1, 51))
+
+
+def test_the_same_key_declares_once_even_when_raced(db):
+    outcomes: list[tuple[int, bool]] = []
+
+    def worker() -> None:
+        incident, created = declare("Checkout down", key="trigger:same")
+        outcomes.append((incident.number, created))
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert {number for number, _ in outcomes} == {1}
+    assert [created for _, created in outcomes].count(True) == 1
+    with session_scope() as session:
+        assert len(session.exec(select(Incident)).all()) == 1
+
+
+def test_times_come_back_aware_utc(db):
+    incident, _ = declare("Clock check", key="k-clock")
+    with session_scope() as session:
+        stored = session.get(Incident, incident.id)
+        assert stored is not None and stored.declared_at.tzinfo is not None
+        assert stored.declared_at.utcoffset() == UTC.utcoffset(None)
+        [event] = timeline(session, incident.id)
+        assert event.kind == "declared" and event.data == {"severity": 2, "private": False}
+
+
+def test_naive_datetimes_are_refused(db):
+    with pytest.raises(Exception, match="naive"), session_scope() as session:
+        declare_incident(session, Declaration(title="x"), by="U1", at=datetime(2026, 1, 1), key="naive")
+
+
+def test_a_database_behind_the_code_refuses_to_start(db):
+    engine = get_engine()
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0000'"))
+    try:
+        with pytest.raises(SchemaBehind, match="run `warroom db upgrade`"):
+            migrate.ensure_schema(engine, db)
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = :head"), {"head": "0001"})
+    migrate.ensure_schema(engine, db)
+
+
+def test_a_new_sqlite_file_is_created_at_head(tmp_path):
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    engine = migrate.open_database(url)
+    try:
+        assert migrate.current_revision(engine) == migrate.head_revision(url)
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10000
+    finally:
+        engine.dispose()
+
+
+def test_migrations_go_down_and_up_again(tmp_path):
+    url = f"sqlite:///{tmp_path / 'updown.db'}"
+    migrate.upgrade(url)
+    migrate.downgrade(url, "base")
+    migrate.upgrade(url)

@@ -1,0 +1,39 @@
+from click.testing import CliRunner
+
+from bot.cli import cli
+
+
+def test_serve_without_tokens_stops_with_one_line_naming_the_setting(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    result = CliRunner().invoke(cli, ["serve"])
+    assert result.exit_code != 0
+    assert result.output.strip().splitlines() == [
+        "Error: SLACK_SIGNING_SECRET is not set; see the settings table in README.md."
+    ]
+
+
+def test_malformed_setting_stops_start_up(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", "mysql://nope")
+    result = CliRunner().invoke(cli, ["db", "upgrade"])
+    assert result.exit_code != 0
+    assert "DATABASE_URL is malformed" in result.output and "mysql://nope" not in result.output
+
+
+def test_db_upgrade_migrates_a_new_database(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'w.db'}")
+    result = CliRunner().invoke(cli, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert "Database at migration 0001" in result.output
+
+
+def test_demo_prints_what_people_see():
+    result = CliRunner().invoke(cli, ["demo"])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "Declaring INC-1 (SEV2): Checkout returns 500s…" in out
+    assert "#inc-1-checkout-returns-500s  topic: SEV2 · Investigating · IC @alice" in out
+    assert "📌 pinned @warroom: INC-1 · Checkout returns 500s" in out
+    assert "INC-1 declared" in out
