@@ -22,7 +22,9 @@ class ConfigError(WarroomError):
 class Settings(BaseSettings):
     """Every setting Warroom reads; secrets are `SecretStr` so they never print."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", case_sensitive=False, env_ignore_empty=True
+    )
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
