@@ -17,6 +17,6 @@ async def run_socket_mode(settings: Settings) -> None:
     handler = AsyncSocketModeHandler(build_app(deps), settings.slack_app_token.get_secret_value())
     await resume_unfinished_rooms(deps)
     try:
-        await handler.start_async()
+        await handler.start_async()  # type: ignore[no-untyped-call]
     finally:
         await deps.worker.drain()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, Column, Index, MetaData, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, MetaData, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.types import UTCDateTime
@@ -96,3 +96,8 @@ class ProcessedRequest(SQLModel, table=True):
     kind: str = Field(max_length=40)
     incident_id: int | None = Field(default=None, foreign_key="incidents.id", ondelete="SET NULL")
     seen_at: datetime = Field(sa_type=UTCDateTime)
+
+
+def table(model: type[SQLModel]) -> Table:
+    """The Core table behind a model, for single statements on hot paths."""
+    return cast(Table, model.__table__)  # type: ignore[attr-defined]

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from bot.incidents.errors import IncidentNotFound
 from bot.incidents.rules import Declaration, Severity, Status
 from storage.errors import is_unique_violation
-from storage.models import Incident, ProcessedRequest, RoleAssignment, TimelineEvent
+from storage.models import Incident, ProcessedRequest, RoleAssignment, TimelineEvent, table
 
 COMMANDER = "commander"
 _NUMBER_ATTEMPTS = 50
@@ -63,14 +63,13 @@ def declare_incident(
 
 # Built once: compiled statements with parameters cost a fraction of ORM flushes.
 _NEXT_NUMBER = select(func.coalesce(func.max(Incident.number), 0) + 1).scalar_subquery()
+_INCIDENTS = table(Incident)
 _INSERT_INCIDENT = (
-    insert(Incident.__table__)  # type: ignore[arg-type]
-    .values(number=_NEXT_NUMBER)
-    .returning(Incident.__table__.c.id, Incident.__table__.c.number)  # type: ignore[attr-defined]
+    insert(_INCIDENTS).values(number=_NEXT_NUMBER).returning(_INCIDENTS.c.id, _INCIDENTS.c.number)
 )
-_INSERT_KEY = insert(ProcessedRequest.__table__)  # type: ignore[arg-type]
-_INSERT_ROLE = insert(RoleAssignment.__table__)  # type: ignore[arg-type]
-_INSERT_EVENT = insert(TimelineEvent.__table__)  # type: ignore[arg-type]
+_INSERT_KEY = insert(table(ProcessedRequest))
+_INSERT_ROLE = insert(table(RoleAssignment))
+_INSERT_EVENT = insert(table(TimelineEvent))
 
 
 def _insert_declaration(session: Session, incident: Incident, *, key: str) -> None:
@@ -141,12 +140,12 @@ def timeline(session: Session, incident_id: int) -> list[TimelineEvent]:
     return list(session.exec(statement).all())
 
 
-def rooms_to_finish(session: Session) -> list[int]:
+def rooms_to_finish(session: Session) -> list[Incident]:
     """Incidents whose war room setup did not finish (e.g. the process stopped midway)."""
-    statement = select(Incident.id).where(
+    statement = select(Incident).where(
         col(Incident.room_ready_at).is_(None), col(Incident.closed_at).is_(None)
     )
-    return [incident_id for incident_id in session.exec(statement).all() if incident_id is not None]
+    return list(session.exec(statement).all())
 
 
 _ROOM_FIELDS = frozenset({"card_ts", "room_ready_at"})

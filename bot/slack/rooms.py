@@ -29,8 +29,10 @@ log = logging.getLogger(__name__)
 NAME_ATTEMPTS = 10
 
 
-def submit_open_war_room(deps: Deps, incident_id: int, response_url: str | None) -> None:
+def submit_open_war_room(deps: Deps, incident: Incident, response_url: str | None) -> None:
     """Queue the war-room setup; a failure is logged and told to the declarer."""
+    incident_id = incident.id
+    assert incident_id is not None
 
     async def report(exc: BaseException) -> None:
         if response_url:
@@ -117,9 +119,9 @@ async def _announce(deps: Deps, incident: Incident) -> None:
 
 async def resume_unfinished_rooms(deps: Deps) -> int:
     """Queue the setup of every war room a previous process left half-done."""
-    incident_ids = await run_in_session(rooms_to_finish)
-    for incident_id in incident_ids:
-        submit_open_war_room(deps, incident_id, response_url=None)
-    if incident_ids:
-        log.info("resuming %d unfinished war room(s)", len(incident_ids))
-    return len(incident_ids)
+    unfinished = await run_in_session(rooms_to_finish)
+    for incident in unfinished:
+        submit_open_war_room(deps, incident, response_url=None)
+    if unfinished:
+        log.info("resuming %d unfinished war room(s)", len(unfinished))
+    return len(unfinished)

@@ -48,7 +48,7 @@ def register(app: AsyncApp, deps: Deps, router: Router) -> None:
         )
         await ack()
         if created:
-            submit_open_war_room(deps, incident.id, context.get("response_url"))
+            submit_open_war_room(deps, incident, context.get("response_url"))
 
 
 async def on_declare_command(ctx: CommandContext) -> None:
@@ -80,4 +80,4 @@ async def on_declare_command(ctx: CommandContext) -> None:
         await ctx.answer(f"{incident.ref} was already declared from this command.")
         return
     await ctx.answer(f"Declaring {incident.ref} ({severity.label}): {escape_mrkdwn(title)}…")
-    submit_open_war_room(ctx.deps, incident.id, command["response_url"])
+    submit_open_war_room(ctx.deps, incident, command["response_url"])

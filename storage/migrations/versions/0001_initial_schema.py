@@ -8,7 +8,6 @@ Create Date: 2026-11-25
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
 
 revision: str = "0001"
@@ -23,25 +22,25 @@ def upgrade() -> None:
         "incidents",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("number", sa.Integer(), nullable=False),
-        sa.Column("title", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
         sa.Column("summary", sa.Text(), nullable=False),
         sa.Column("severity", sa.Integer(), nullable=False),
-        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("private", sa.Boolean(), nullable=False),
-        sa.Column("channel_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
-        sa.Column("channel_name", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=True),
-        sa.Column("source_channel_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
-        sa.Column("commander_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-        sa.Column("declared_by", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("channel_id", sa.String(length=32), nullable=True),
+        sa.Column("channel_name", sa.String(length=80), nullable=True),
+        sa.Column("source_channel_id", sa.String(length=32), nullable=True),
+        sa.Column("commander_id", sa.String(length=32), nullable=False),
+        sa.Column("declared_by", sa.String(length=32), nullable=False),
         sa.Column("declared_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("identified_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("monitoring_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("card_ts", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
-        sa.Column("broadcast_ts", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+        sa.Column("card_ts", sa.String(length=32), nullable=True),
+        sa.Column("broadcast_ts", sa.String(length=32), nullable=True),
         sa.Column("room_ready_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("response_url", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+        sa.Column("response_url", sa.String(length=500), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_incidents")),
         sa.UniqueConstraint("channel_id", name=op.f("uq_incidents_channel_id")),
         sa.UniqueConstraint("number", name=op.f("uq_incidents_number")),
@@ -49,8 +48,8 @@ def upgrade() -> None:
     op.create_table(
         "processed_requests",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("key", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
-        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+        sa.Column("key", sa.String(length=255), nullable=False),
+        sa.Column("kind", sa.String(length=40), nullable=False),
         sa.Column("incident_id", sa.Integer(), nullable=True),
         sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -66,9 +65,9 @@ def upgrade() -> None:
         "role_assignments",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("incident_id", sa.Integer(), nullable=False),
-        sa.Column("role", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-        sa.Column("user_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-        sa.Column("assigned_by", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("role", sa.String(length=20), nullable=False),
+        sa.Column("user_id", sa.String(length=32), nullable=False),
+        sa.Column("assigned_by", sa.String(length=32), nullable=False),
         sa.Column("assigned_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("relieved_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
@@ -89,8 +88,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("incident_id", sa.Integer(), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
-        sa.Column("actor_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+        sa.Column("kind", sa.String(length=40), nullable=False),
+        sa.Column("actor_id", sa.String(length=32), nullable=True),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("data", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(
