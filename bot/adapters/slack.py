@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 from typing import Any
 
@@ -14,6 +15,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot.errors import WarroomError
 
 log = logging.getLogger(__name__)
+USER_CACHE_SECONDS = 300
 
 
 class SlackCallFailed(WarroomError):
@@ -42,7 +44,7 @@ class SlackGateway:
             retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
         )
         self.calls: Counter[str] = Counter()
-        self._names: dict[str, str] = {}
+        self._users: dict[str, tuple[float, dict[str, Any]]] = {}
 
     async def call(self, method: str, **arguments: Any) -> dict[str, Any]:
         """Call `method` with JSON arguments; raise `SlackCallFailed` with Slack's error."""
@@ -87,20 +89,28 @@ class SlackGateway:
             if exc.error != "already_pinned":
                 raise
 
-    async def display_name(self, user_id: str) -> str:
-        """The name people know someone by (cached for the life of the process)."""
-        if user_id not in self._names:
-            user = (await self.call("users.info", user=user_id))["user"]
-            profile = user.get("profile") or {}
-            self._names[user_id] = (
-                profile.get("display_name") or user.get("real_name") or user.get("name") or user_id
-            )
-        return self._names[user_id]
+    async def update(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None:
+        """Replace a message in place."""
+        await self.call("chat.update", channel=channel, ts=ts, text=text, blocks=blocks)
 
-    async def respond(self, response_url: str, text: str) -> None:
+    async def user(self, user_id: str) -> dict[str, Any]:
+        """`users.info` for someone, cached for a few minutes (guest status rarely changes)."""
+        cached = self._users.get(user_id)
+        if cached is None or time.monotonic() - cached[0] > USER_CACHE_SECONDS:
+            cached = (time.monotonic(), dict((await self.call("users.info", user=user_id))["user"]))
+            self._users[user_id] = cached
+        return cached[1]
+
+    async def display_name(self, user_id: str) -> str:
+        """The name people know someone by."""
+        user = await self.user(user_id)
+        profile = user.get("profile") or {}
+        return str(profile.get("display_name") or user.get("real_name") or user.get("name") or user_id)
+
+    async def respond(self, response_url: str, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
         """Answer the person who asked, ephemerally, through the request's response_url."""
         response = await AsyncWebhookClient(response_url, timeout=10).send(
-            text=text, response_type="ephemeral", replace_original=False
+            text=text, blocks=blocks, response_type="ephemeral", replace_original=False
         )
         if response.status_code != 200:
             log.warning("response_url answered %s", response.status_code)

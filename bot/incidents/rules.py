@@ -118,3 +118,67 @@ def channel_name(number: int, title: str, attempt: int = 1) -> str:
 def escape_mrkdwn(text: str) -> str:
     """Escape Slack's control characters so `<!channel>` in user text pings nobody."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class Role(StrEnum):
+    """Roles people hold in an incident; the commander is the one who decides."""
+
+    COMMANDER = "commander"
+    COMMS = "comms"
+    SCRIBE = "scribe"
+    OPS = "ops"
+
+    @property
+    def label(self) -> str:
+        """How the card names the role."""
+        return "Incident commander" if self is Role.COMMANDER else self.value.capitalize()
+
+
+NOTE_MAX = 3000
+OPEN_STATUSES = (Status.INVESTIGATING, Status.IDENTIFIED, Status.MONITORING)
+_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+_INCIDENT_REF = re.compile(r"^(?:#)?inc-?(\d{1,9})$", re.IGNORECASE)
+
+
+def parse_user(token: str) -> str:
+    """`<@U123|alice>` → U123; InvalidInput for anything else (Slack escapes mentions for us)."""
+    match = _MENTION.match(token.strip())
+    if not match:
+        raise InvalidInput("Name a person with @, e.g. `/incident ic @alice`.")
+    return match.group(1)
+
+
+def incident_number(token: str) -> int | None:
+    """`INC-7` → 7; None when the token does not name an incident."""
+    match = _INCIDENT_REF.match(token)
+    return int(match.group(1)) if match else None
+
+
+def parse_severity(text: str) -> Severity:
+    """`2`, `sev2` or `SEV2` → SEV2; InvalidInput naming the valid values otherwise."""
+    token = text.strip()
+    severity = severity_from_token(token if token.lower().startswith("sev") else f"sev{token}")
+    if severity is None:
+        raise InvalidInput(f"`{escape_mrkdwn(token[:20])}` is not a severity: use 1 (worst), 2, 3 or 4.")
+    return severity
+
+
+def parse_status(text: str) -> Status:
+    """An open or resolved status by name; InvalidInput naming the valid values otherwise."""
+    token = text.strip().lower()
+    choices = (*OPEN_STATUSES, Status.RESOLVED)
+    for status in choices:
+        if token == status.value:
+            return status
+    names = ", ".join(status.value for status in choices)
+    raise InvalidInput(f"`{escape_mrkdwn(token[:30])}` is not a status: use one of {names}.")
+
+
+def clean_note(text: str) -> str:
+    """A note or update: trimmed, not empty, within Slack's readable limit."""
+    text = text.strip()
+    if not text:
+        raise InvalidInput("Write the text after the subcommand, e.g. `/incident note rolled back to v41`.")
+    if len(text) > NOTE_MAX:
+        raise InvalidInput(f"That is {len(text)} characters; keep it to {NOTE_MAX}.")
+    return text

@@ -11,9 +11,11 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
-from bot.incidents.rules import escape_mrkdwn
+from bot.errors import WarroomError
+from bot.incidents.rules import escape_mrkdwn, incident_number
+from bot.slack.errors import APOLOGY
 
-TEXT_MAX = 3000
+TEXT_MAX = 4000
 
 
 @dataclass
@@ -25,6 +27,7 @@ class CommandContext:
     client: AsyncWebClient
     command: dict[str, Any]
     args: str
+    number: int | None = None
 
     async def answer(self, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
         """Acknowledge with a reply only the person who typed the command sees."""
@@ -32,23 +35,36 @@ class CommandContext:
 
     def open_modal(self, view: dict[str, Any]) -> None:
         """Open a modal from the worker (the trigger lives 3 s); tell the person if it fails."""
+        trigger_id = self.command["trigger_id"]
+
+        async def job() -> None:
+            await self.client.views_open(trigger_id=trigger_id, view=view)
+
+        self.in_background(job, "open a form")
+
+    def in_background(self, job: Callable[[], Awaitable[Any]], name: str) -> None:
+        """Run `job` after the ack; a refusal or failure is told to the person, ephemerally."""
+        response_url = str(self.command["response_url"])
 
         async def report(exc: BaseException) -> None:
-            await self.deps.slack.respond(
-                self.command["response_url"], f"Sorry, the form did not open ({exc})."
-            )
+            text = exc.user_message if isinstance(exc, WarroomError) else APOLOGY
+            await self.deps.slack.respond(response_url, text)
 
-        trigger_id = self.command["trigger_id"]
-        self.deps.worker.submit(
-            lambda: self.client.views_open(trigger_id=trigger_id, view=view),
-            on_error=report,
-            name="open modal",
-        )
+        self.deps.worker.submit(job, on_error=report, name=name)
+
+    async def tell(self, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
+        """Answer later (from the worker), only to the person who asked."""
+        await self.deps.slack.respond(str(self.command["response_url"]), text, blocks)
 
     @property
     def user_id(self) -> str:
         """Who typed the command."""
         return str(self.command["user_id"])
+
+    @property
+    def channel_id(self) -> str:
+        """Where the command was typed."""
+        return str(self.command["channel_id"])
 
 
 Handler = Callable[[CommandContext], Awaitable[None]]
@@ -82,6 +98,9 @@ class Router:
             await context.answer(f"That command is {len(text)} characters; keep it under {TEXT_MAX}.")
             return
         name, _, rest = text.partition(" ")
+        context.number = incident_number(name)
+        if context.number is not None:
+            name, _, rest = rest.strip().partition(" ")
         name = name.lower()
         if name in ("", "help"):
             await context.answer("How to use /incident", self.help_blocks())

@@ -233,7 +233,7 @@ def test_bad_declarations_are_answered_and_change_nothing(warroom):
         "declare sev9 Checkout down": "`sev9` is not a severity",
         "declare " + "x" * 300: "keep it to 120",
         "declare Checkout\x1bdown": "control characters",
-        "declare " + "y" * 5000: "keep it under 3000",
+        "declare " + "y" * 5000: "keep it under 4000",
     }
     for text, expected in answers.items():
         assert expected in warroom.command(text).json()["text"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.incidents.rules import Severity, Status, escape_mrkdwn
+from bot.incidents.rules import Role, Severity, Status, escape_mrkdwn
 from storage.models import Incident
 
 Blocks = list[dict[str, Any]]
@@ -23,7 +23,7 @@ def _labels(incident: Incident) -> tuple[str, str]:
     return Severity(incident.severity).label, Status(incident.status).label
 
 
-def incident_card(incident: Incident) -> tuple[str, Blocks]:
+def incident_card(incident: Incident, roles: dict[Role, str] | None = None) -> tuple[str, Blocks]:
     """The card pinned in the war room: fallback text and blocks."""
     severity, status = _labels(incident)
     header = f"{incident.ref} · {incident.title}"
@@ -33,6 +33,12 @@ def incident_card(incident: Incident) -> tuple[str, Blocks]:
         f"*Incident commander*\n<@{incident.commander_id}>",
         f"*Declared by*\n<@{incident.declared_by}> {slack_date(incident.declared_at)}",
     ]
+    for role in (Role.COMMS, Role.SCRIBE, Role.OPS):
+        if roles and role in roles:
+            fields.append(f"*{role.label}*\n<@{roles[role]}>")
+    for label, at in (("Resolved", incident.resolved_at), ("Closed", incident.closed_at)):
+        if at is not None:
+            fields.append(f"*{label}*\n{slack_date(at)}")
     blocks: Blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": header[:HEADER_MAX]}},
         {"type": "section", "fields": [{"type": "mrkdwn", "text": field} for field in fields]},
@@ -71,3 +77,11 @@ def announcement(incident: Incident) -> tuple[str, Blocks]:
     if not incident.private:
         text += f": {escape_mrkdwn(incident.title)}"
     return text, [{"type": "section", "text": {"type": "mrkdwn", "text": line}}]
+
+
+def broadcast_line(incident: Incident, message: str) -> str:
+    """A change as told in the broadcast channel; a private incident keeps its title and details."""
+    severity, status = _labels(incident)
+    if incident.private:
+        return f"*{incident.ref}* (private incident) is now {severity} · {status}."
+    return f"*{incident.ref}* · {escape_mrkdwn(incident.title)} · <#{incident.channel_id}>\n{message}"

@@ -1,0 +1,244 @@
+"""Changing a running incident: severity, status, roles, resolve, close, reopen.
+
+Every change is a compare-and-set on the incident row, so two people pressing at once give
+one change; the other is told who was first. Each returns an `Outcome`: what Slack should
+show, sent afterwards by the worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from bot.errors import WarroomError
+from bot.incidents.errors import IncidentNotFound
+from bot.incidents.permissions import Action, Actor, check
+from bot.incidents.rules import OPEN_STATUSES, Role, Severity, Status, escape_mrkdwn
+from bot.incidents.service import get_incident, record_event
+from storage.models import Incident, RoleAssignment, TimelineEvent, table
+
+T = TypeVar("T")
+
+
+class AlreadyChanged(WarroomError):
+    """Nothing to do: the incident is already in the asked-for state (the message says who set it)."""
+
+
+class IncidentClosed(WarroomError):
+    """The incident is closed; it must be reopened before it changes."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a change means for Slack; the worker renders and sends it."""
+
+    incident: Incident
+    message: str
+    broadcast: bool = False
+    invite: tuple[str, ...] = ()
+    refresh: bool = True
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Context:
+    """Who asks, from which channel, when, and who administers Warroom."""
+
+    actor: Actor
+    at: datetime
+    admins: list[str]
+    channel_id: str | None = None
+
+
+def find_incident(session: Session, *, number: int | None, channel_id: str) -> Incident:
+    """The incident named by number, or else the one whose war room this channel is."""
+    statement = select(Incident)
+    if number is not None:
+        statement = statement.where(Incident.number == number)
+    else:
+        statement = statement.where(Incident.channel_id == channel_id)
+    incident = session.exec(statement).first()
+    if incident is not None:
+        return incident
+    if number is not None:
+        raise IncidentNotFound(f"INC-{number} does not exist. `/incident list` shows the open incidents.")
+    raise IncidentNotFound(
+        "This channel is not an incident war room: run the command in the war room, or name the "
+        "incident first, e.g. `/incident INC-4 sev 2`."
+    )
+
+
+def for_incident(
+    session: Session, number: int | None, channel_id: str, use_case: Callable[..., T], *args: Any
+) -> T:
+    """Find the incident (by number, else by war room) and run `use_case(session, id, *args)`."""
+    incident = find_incident(session, number=number, channel_id=channel_id)
+    assert incident.id is not None
+    return use_case(session, incident.id, *args)
+
+
+def current_roles(session: Session, incident_id: int) -> dict[Role, str]:
+    """Who holds each role now."""
+    statement = select(RoleAssignment).where(
+        RoleAssignment.incident_id == incident_id, col(RoleAssignment.relieved_at).is_(None)
+    )
+    return {Role(row.role): row.user_id for row in session.exec(statement)}
+
+
+def authorise(session: Session, incident: Incident, action: Action, ctx: Context) -> None:
+    """Raise unless the incident may change and `ctx.actor` may do `action` to it."""
+    assert incident.id is not None
+    if incident.status == Status.CLOSED and action is not Action.CLOSE:
+        raise IncidentClosed(f"{incident.ref} is closed; `/incident {incident.ref} reopen` it first.")
+    roles = current_roles(session, incident.id)
+    check(
+        action,
+        ctx.actor,
+        commander=incident.commander_id,
+        scribe=roles.get(Role.SCRIBE),
+        admins=ctx.admins,
+        in_channel=ctx.channel_id is not None and ctx.channel_id == incident.channel_id,
+    )
+
+
+def _last_actor(session: Session, incident: Incident, kind: str) -> str:
+    statement = (
+        select(TimelineEvent.actor_id)
+        .where(TimelineEvent.incident_id == incident.id, TimelineEvent.kind == kind)
+        .order_by(col(TimelineEvent.id).desc())
+    )
+    actor = session.exec(statement).first()
+    return f" (changed by <@{actor}>)" if actor else ""
+
+
+def compare_and_set(session: Session, incident: Incident, expected: dict[str, Any], **values: Any) -> bool:
+    """Write `values` only if the row still has `expected`; True when this call won."""
+    incidents = table(Incident)
+    conditions = [incidents.c.id == incident.id] + [incidents.c[name] == v for name, v in expected.items()]
+    result = session.execute(update(incidents).where(*conditions).values(**values))
+    session.refresh(incident)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def change_severity(session: Session, incident_id: int, to: Severity, ctx: Context) -> Outcome:
+    """Set the severity; raising it is broadcast."""
+    incident = get_incident(session, incident_id)
+    authorise(session, incident, Action.CHANGE, ctx)
+    was = Severity(incident.severity)
+    if was == to or not compare_and_set(session, incident, {"severity": int(was)}, severity=int(to)):
+        raise AlreadyChanged(
+            f"{incident.ref} is already {Severity(incident.severity).label}"
+            f"{_last_actor(session, incident, 'severity_changed')}."
+        )
+    by = ctx.actor.user_id
+    record_event(
+        session,
+        incident,
+        "severity_changed",
+        at=ctx.at,
+        actor_id=by,
+        text=f"Severity {was.label} → {to.label}",
+        data={"from": int(was), "to": int(to)},
+    )
+    return Outcome(
+        incident, f"<@{by}> changed the severity from {was.label} to *{to.label}*.", broadcast=to < was
+    )
+
+
+_STATUS_TIMES = {
+    Status.IDENTIFIED: "identified_at",
+    Status.MONITORING: "monitoring_at",
+    Status.RESOLVED: "resolved_at",
+}
+
+
+def change_status(session: Session, incident_id: int, to: Status, ctx: Context, summary: str = "") -> Outcome:
+    """Move the incident to an open status or to resolved; every status change is broadcast."""
+    incident = get_incident(session, incident_id)
+    authorise(session, incident, Action.CHANGE, ctx)
+    was = Status(incident.status)
+    values: dict[str, Any] = {"status": to.value}
+    if to in _STATUS_TIMES:
+        values[_STATUS_TIMES[to]] = ctx.at
+    if to is Status.RESOLVED and summary:
+        values["summary"] = summary
+    if was == to or not compare_and_set(session, incident, {"status": was.value}, **values):
+        raise AlreadyChanged(
+            f"{incident.ref} is already {Status(incident.status).value}"
+            f"{_last_actor(session, incident, 'status_changed')}."
+        )
+    by = ctx.actor.user_id
+    record_event(
+        session,
+        incident,
+        "status_changed",
+        at=ctx.at,
+        actor_id=by,
+        text=f"Status {was.value} → {to.value}" + (f": {summary}" if summary else ""),
+        data={"from": was.value, "to": to.value, "summary": summary},
+    )
+    message = f"<@{by}> changed the status from {was.label} to *{to.label}*."
+    if summary:
+        message += f"\n>{escape_mrkdwn(summary)}"
+    return Outcome(incident, message, broadcast=True)
+
+
+def close_incident(session: Session, incident_id: int, ctx: Context) -> Outcome:
+    """Close a resolved incident (the commander or an admin)."""
+    incident = get_incident(session, incident_id)
+    authorise(session, incident, Action.CLOSE, ctx)
+    if incident.status == Status.CLOSED:
+        raise AlreadyChanged(f"{incident.ref} is already closed{_last_actor(session, incident, 'closed')}.")
+    if incident.status != Status.RESOLVED:
+        raise WarroomError(
+            f"{incident.ref} is {incident.status}; resolve it first with "
+            "`/incident resolve [summary]`, then close it."
+        )
+    if not compare_and_set(
+        session, incident, {"status": Status.RESOLVED.value}, status=Status.CLOSED.value, closed_at=ctx.at
+    ):
+        raise AlreadyChanged(f"{incident.ref} was just changed by someone else; look at the card.")
+    record_event(session, incident, "closed", at=ctx.at, actor_id=ctx.actor.user_id, text="Closed")
+    return Outcome(incident, f"<@{ctx.actor.user_id}> closed {incident.ref}.", broadcast=True)
+
+
+def reopen_incident(session: Session, incident_id: int, ctx: Context) -> Outcome:
+    """Reopen a resolved or closed incident as investigating."""
+    incident = get_incident(session, incident_id)
+    authorise(session, incident, Action.CLOSE, ctx)
+    was = Status(incident.status)
+    if was in OPEN_STATUSES:
+        raise AlreadyChanged(f"{incident.ref} is still open ({was.value}).")
+    if not compare_and_set(
+        session,
+        incident,
+        {"status": was.value},
+        status=Status.INVESTIGATING.value,
+        resolved_at=None,
+        closed_at=None,
+    ):
+        raise AlreadyChanged(f"{incident.ref} was just reopened{_last_actor(session, incident, 'reopened')}.")
+    record_event(
+        session,
+        incident,
+        "reopened",
+        at=ctx.at,
+        actor_id=ctx.actor.user_id,
+        text=f"Reopened (was {was.value})",
+        data={"from": was.value},
+    )
+    return Outcome(
+        incident,
+        f"<@{ctx.actor.user_id}> reopened {incident.ref}; it is *Investigating* again.",
+        broadcast=True,
+    )
+
+
+def resolve_incident(session: Session, incident_id: int, summary: str, ctx: Context) -> Outcome:
+    """Mark the incident resolved, with an optional summary of what fixed it."""
+    return change_status(session, incident_id, Status.RESOLVED, ctx, summary)

@@ -1,0 +1,53 @@
+"""Who may do what to an incident: checked when a request arrives, whatever was shown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.errors import WarroomError
+from bot.incidents.rules import Role
+
+
+class NotAllowed(WarroomError):
+    """The person may not do this; the message says who may."""
+
+
+class Action(StrEnum):
+    """Things people do to an incident, each with its own rule."""
+
+    CHANGE = "change the severity, status or roles"
+    HAND_OVER = "hand over the incident commander role"
+    CLOSE = "close or reopen the incident"
+    NOTE = "add to the timeline"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is asking, as Slack describes them."""
+
+    user_id: str
+    is_guest: bool = False
+    is_external: bool = False
+
+
+def check(
+    action: Action, actor: Actor, *, commander: str, scribe: str | None, admins: list[str], in_channel: bool
+) -> None:
+    """Raise `NotAllowed` unless `actor` may perform `action`."""
+    if actor.is_guest or actor.is_external:
+        raise NotAllowed("Guests and people from other workspaces cannot change incidents.")
+    is_admin = actor.user_id in admins
+    if action is Action.NOTE:
+        if in_channel or actor.user_id in (commander, scribe) or is_admin:
+            return
+        raise NotAllowed("Only people in the war room can add to its timeline; join the channel first.")
+    if action is Action.CHANGE:
+        if actor.user_id in (commander, scribe) or is_admin:
+            return
+        who = f"the incident commander (<@{commander}>), the {Role.SCRIBE.value} or a Warroom admin"
+    else:
+        if actor.user_id == commander or is_admin:
+            return
+        who = f"the incident commander (<@{commander}>) or a Warroom admin"
+    raise NotAllowed(f"Only {who} can {action.value}.")

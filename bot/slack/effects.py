@@ -1,0 +1,68 @@
+"""Sending what a use case decided: invites, the card and topic, the channel line, the broadcast."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from bot import clock
+from bot.deps import Deps
+from bot.incidents.changes import Context, Outcome, current_roles
+from bot.incidents.errors import InvalidInput
+from bot.incidents.permissions import Actor
+from bot.incidents.service import get_incident
+from bot.slack.views.card import broadcast_line, incident_card, topic
+from storage.session import run_in_session
+
+
+async def context_for(deps: Deps, user_id: str, team_id: str, channel_id: str | None) -> Context:
+    """Who is asking, as Slack knows them (guest, other workspace), and from where."""
+    user = await deps.slack.user(user_id)
+    actor = Actor(
+        user_id=user_id,
+        is_guest=bool(user.get("is_restricted") or user.get("is_ultra_restricted")),
+        is_external=bool(user.get("team_id")) and user.get("team_id") != team_id,
+    )
+    return Context(actor=actor, at=clock.now(), admins=deps.settings.warroom_admins, channel_id=channel_id)
+
+
+async def require_person(deps: Deps, user_id: str) -> None:
+    """Refuse bots and deactivated accounts as role holders."""
+    user = await deps.slack.user(user_id)
+    if user.get("is_bot") or user.get("deleted") or user_id == "USLACKBOT":
+        raise InvalidInput("Bots and deactivated accounts cannot hold incident roles; name a person.")
+
+
+async def apply_outcome(deps: Deps, outcome: Outcome) -> None:
+    """Invite, then refresh the card and topic, post the line and broadcast, side by side."""
+    incident = outcome.incident
+    channel = incident.channel_id
+    if channel is None:
+        return  # the room is still opening; it will show the current state
+    if outcome.invite:
+        await deps.slack.invite(channel, list(outcome.invite))
+    jobs: list[Any] = [deps.slack.post(channel, outcome.message)]
+    if outcome.refresh:
+        jobs.append(refresh_card(deps, incident.id))
+    broadcast = deps.settings.warroom_broadcast_channel
+    if outcome.broadcast and broadcast:
+        jobs.append(deps.slack.post(broadcast, broadcast_line(incident, outcome.message)))
+    for result in await asyncio.gather(*jobs, return_exceptions=True):
+        if isinstance(result, BaseException):
+            raise result
+
+
+async def refresh_card(deps: Deps, incident_id: int | None) -> None:
+    """Update the pinned card in place and make the topic follow."""
+    assert incident_id is not None
+
+    incident = await run_in_session(get_incident, incident_id)
+    roles = await run_in_session(current_roles, incident_id)
+    if incident.channel_id is None or incident.card_ts is None:
+        return
+    text, blocks = incident_card(incident, roles)
+    name = await deps.slack.display_name(incident.commander_id)
+    await asyncio.gather(
+        deps.slack.update(incident.channel_id, incident.card_ts, text, blocks),
+        deps.slack.set_topic(incident.channel_id, topic(incident, name)),
+    )

@@ -1,0 +1,178 @@
+"""Running an incident from its war room: sev, status, ic, role, resolve, close, reopen, update, note.
+
+Each subcommand parses its text (a mistake is answered at once), acks, and leaves the rest to
+the worker: who is asking, the permission check and the change itself, then what Slack shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.deps import Deps
+from bot.incidents.changes import (
+    change_severity,
+    change_status,
+    close_incident,
+    for_incident,
+    reopen_incident,
+    resolve_incident,
+)
+from bot.incidents.errors import InvalidInput
+from bot.incidents.notes import add_note, post_update
+from bot.incidents.roles import assign_role
+from bot.incidents.rules import Role, clean_note, parse_severity, parse_status, parse_user
+from bot.slack.commands import CommandContext, Router, Subcommand
+from bot.slack.effects import apply_outcome, context_for, require_person
+from storage.session import run_in_session
+
+Parser = Callable[[str], tuple[Any, ...]]
+
+
+@dataclass(frozen=True)
+class Change:
+    """A subcommand that changes an incident: how to read its text and which use case to run."""
+
+    name: str
+    usage: str
+    summary: str
+    example: str
+    parse: Parser
+    use_case: Callable[..., Any]
+    names_person: bool = False  # the last parsed value is a user id who will hold a role
+
+
+def _nothing(text: str) -> tuple[()]:
+    if text.strip():
+        raise InvalidInput("This subcommand takes no text.")
+    return ()
+
+
+def _role_and_person(text: str) -> tuple[Role, str]:
+    name, _, person = text.strip().partition(" ")
+    choices = (Role.COMMS, Role.SCRIBE, Role.OPS)
+    role = next((r for r in choices if r.value == name.lower()), None)
+    if role is None:
+        raise InvalidInput("Name a role and a person: `/incident role <comms|scribe|ops> @user`.")
+    return role, parse_user(person)
+
+
+CHANGES = (
+    Change(
+        "sev",
+        "sev <1-4>",
+        "change the severity; raising it is announced.",
+        "/incident sev 1",
+        lambda text: (parse_severity(text),),
+        change_severity,
+    ),
+    Change(
+        "status",
+        "status <investigating|identified|monitoring|resolved>",
+        "change the status.",
+        "/incident status identified",
+        lambda text: (parse_status(text),),
+        change_status,
+    ),
+    Change(
+        "ic",
+        "ic @user",
+        "hand the incident commander role to someone.",
+        "/incident ic @bob",
+        lambda text: (Role.COMMANDER, parse_user(text)),
+        assign_role,
+        names_person=True,
+    ),
+    Change(
+        "role",
+        "role <comms|scribe|ops> @user",
+        "give someone a role.",
+        "/incident role scribe @carol",
+        _role_and_person,
+        assign_role,
+        names_person=True,
+    ),
+    Change(
+        "resolve",
+        "resolve [summary]",
+        "mark the incident resolved.",
+        "/incident resolve rolled back to v41",
+        lambda text: (text.strip(),),
+        resolve_incident,
+    ),
+    Change("close", "close", "close a resolved incident.", "/incident close", _nothing, close_incident),
+    Change(
+        "reopen",
+        "reopen",
+        "reopen a resolved or closed incident.",
+        "/incident reopen",
+        _nothing,
+        reopen_incident,
+    ),
+    Change(
+        "update",
+        "update <text>",
+        "post a status update here and in the broadcast channel.",
+        "/incident update Rollback done, error rate falling",
+        lambda text: (clean_note(text),),
+        post_update,
+    ),
+)
+
+
+def register(app: AsyncApp, deps: Deps, router: Router) -> None:
+    """Add the change subcommands and `note` to the router."""
+    for change in CHANGES:
+        router.add(Subcommand(change.name, change.usage, change.summary, (change.example,), _handler(change)))
+    router.add(
+        Subcommand(
+            "note",
+            "note <text>",
+            "add a note to the timeline.",
+            ("/incident note Deploy 4512 started 09:02",),
+            on_note,
+        )
+    )
+
+
+def _handler(change: Change) -> Callable[[CommandContext], Any]:
+    async def on_change(ctx: CommandContext) -> None:
+        try:
+            params = change.parse(ctx.args)
+        except InvalidInput as exc:
+            await ctx.answer(exc.user_message)
+            return
+        await ctx.ack()
+
+        async def job() -> None:
+            if change.names_person:
+                await require_person(ctx.deps, params[-1])
+            context = await context_for(ctx.deps, ctx.user_id, ctx.command["team_id"], ctx.channel_id)
+            outcome = await run_in_session(
+                for_incident, ctx.number, ctx.channel_id, change.use_case, *params, context
+            )
+            await apply_outcome(ctx.deps, outcome)
+
+        ctx.in_background(job, f"/incident {change.name}")
+
+    return on_change
+
+
+async def on_note(ctx: CommandContext) -> None:
+    """Add a note to the timeline and confirm it only to its author."""
+    try:
+        text = clean_note(ctx.args)
+    except InvalidInput as exc:
+        await ctx.answer(exc.user_message)
+        return
+    await ctx.ack()
+
+    async def job() -> None:
+        context = await context_for(ctx.deps, ctx.user_id, ctx.command["team_id"], ctx.channel_id)
+        await run_in_session(for_incident, ctx.number, ctx.channel_id, add_note, text, context)
+        await ctx.tell("Added to the timeline.")
+
+    ctx.in_background(job, "/incident note")
