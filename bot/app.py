@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.deps import Deps
 from bot.slack import errors
 from bot.slack.commands import Router
-from bot.slack.listeners import declare, incident, manage
+from bot.slack.listeners import declare, incident, manage, overview
 
 log = logging.getLogger(__name__)
 
@@ -31,5 +31,6 @@ def build_app(deps: Deps) -> AsyncApp:
     incident.register(app, deps, router)
     declare.register(app, deps, router)
     manage.register(app, deps, router)
+    overview.register(app, deps, router)
     errors.register(app)
     return app

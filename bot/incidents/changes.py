@@ -95,6 +95,12 @@ def authorise(session: Session, incident: Incident, action: Action, ctx: Context
     assert incident.id is not None
     if incident.status == Status.CLOSED and action is not Action.CLOSE:
         raise IncidentClosed(f"{incident.ref} is closed; `/incident {incident.ref} reopen` it first.")
+    ensure_may(session, incident, action, ctx)
+
+
+def ensure_may(session: Session, incident: Incident, action: Action, ctx: Context) -> None:
+    """Raise `NotAllowed` unless `ctx.actor` may do `action`, whatever the incident's status."""
+    assert incident.id is not None
     roles = current_roles(session, incident.id)
     check(
         action,

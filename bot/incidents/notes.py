@@ -5,12 +5,12 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.incidents.changes import AlreadyChanged, Context, Outcome, authorise
+from bot.incidents.changes import AlreadyChanged, Context, Outcome, authorise, ensure_may, find_incident
 from bot.incidents.permissions import Action
 from bot.incidents.rules import Status, escape_mrkdwn
-from bot.incidents.service import get_incident, record_event
+from bot.incidents.service import get_incident, record_event, timeline
 from storage.errors import is_unique_violation
-from storage.models import Incident, ProcessedRequest, TimelineEvent
+from storage.models import Incident, ProcessedRequest, RoleAssignment, TimelineEvent
 
 
 def add_note(
@@ -55,3 +55,35 @@ def open_incidents(session: Session) -> list[Incident]:
         .order_by(col(Incident.severity), col(Incident.declared_at))
     )
     return list(session.exec(statement).all())
+
+
+def visible_open_incidents(session: Session, viewer: str, channel_id: str) -> tuple[list[Incident], int]:
+    """Open incidents `viewer` may see, and how many private ones are hidden from them.
+
+    A private incident shows to its role holders, its declarer and anyone asking from its room.
+    """
+    incidents = open_incidents(session)
+    involved = set(
+        session.exec(
+            select(RoleAssignment.incident_id).where(
+                RoleAssignment.user_id == viewer, col(RoleAssignment.relieved_at).is_(None)
+            )
+        )
+    )
+    visible = [
+        i
+        for i in incidents
+        if not i.private or i.id in involved or viewer == i.declared_by or channel_id == i.channel_id
+    ]
+    return visible, len(incidents) - len(visible)
+
+
+def readable_timeline(
+    session: Session, number: int | None, channel_id: str, ctx: Context
+) -> tuple[Incident, list[TimelineEvent]]:
+    """The incident and its timeline; a private incident's only for the people in it."""
+    incident = find_incident(session, number=number, channel_id=channel_id)
+    if incident.private:
+        ensure_may(session, incident, Action.NOTE, ctx)
+    assert incident.id is not None
+    return incident, timeline(session, incident.id)

@@ -207,3 +207,55 @@ def test_two_people_changing_at_once_make_one_change(warroom, room):
     assert len(told) == 1 and told[0].startswith("INC-1 is already SEV1 (changed by <@U0")
     assert len(warroom.sim.calls_to("chat.update")) == 1
     assert kinds().count("severity_changed") == 1
+
+
+def test_list_shows_open_incidents_and_hides_private_ones_from_outsiders(warroom, room):
+    view = warroom.person.view_submission(
+        {"type": "modal", "callback_id": "declare", "private_metadata": "{}", "id": "V0SECRET"},
+        {
+            "title": {"title": {"type": "plain_text_input", "value": "Acquisition leak"}},
+            "severity": {"severity": {"type": "static_select", "selected_option": {"value": "sev1"}}},
+            "private": {"private": {"type": "checkboxes", "selected_options": [{"value": "private"}]}},
+        },
+        user="U0CAROL",
+    )
+    assert view.status_code == 200
+    warroom.settle()
+    outsider = warroom.command("list", user="U0BOB", channel="C0GENERAL").json()
+    text = str(outsider["blocks"])
+    assert "INC-1" in text and "Checkout returns 500s" in text and "IC <@U0ALICE>" in text
+    assert "Acquisition" not in text and "INC-2" not in text
+    assert "1 private incident(s) you are not part of are not shown" in text
+    insider = str(warroom.command("list", user="U0CAROL", channel="C0GENERAL").json()["blocks"])
+    assert insider.index("INC-2") < insider.index("INC-1")  # worst first
+    assert "Acquisition leak :lock:" in insider
+
+
+def test_timeline_is_private_newest_last_in_utc_and_the_readers_zone(warroom, room):
+    run(warroom, "note Deploy 4512 started")
+    run(warroom, "sev 1")
+    ack, _ = run(warroom, "timeline", user="U0CAROL")
+    assert ack.content == b""
+    [answer] = warroom.sim.calls_to("response_url")
+    assert answer.args["response_type"] == "ephemeral"
+    text = answer.args["blocks"][0]["text"]["text"]
+    lines = text.splitlines()
+    assert lines[0] == "*Timeline of INC-1* · Checkout returns 500s"
+    assert [line.split("*")[1] for line in lines[1:]] == [
+        "Declared",
+        "War room opened",
+        "Announced",
+        "Note",
+        "Severity",
+    ]
+    assert " UTC · " in lines[1] and ("CET" in lines[1] or "CEST" in lines[1])  # carol is in Berlin
+
+
+def test_a_long_timeline_is_split_within_slack_limits(warroom, room):
+    for n in range(12):
+        run(warroom, f"note {'detail ' * 400}{n}")
+    run(warroom, "timeline")
+    posts = warroom.sim.calls_to("response_url")
+    assert all(call.ok for call in posts)
+    blocks = [block for call in posts for block in call.args["blocks"]]
+    assert len(blocks) > 1 and all(len(b["text"]["text"]) <= 3000 for b in blocks)
