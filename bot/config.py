@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     warroom_admins: CommaList = Field(default_factory=list)
     warroom_remediation_hosts: CommaList = Field(default_factory=list)
     warroom_dry_run: bool = False
+    warroom_timeline_reaction: str = Field(default="pushpin", pattern=r"^[a-z0-9_+'-]{1,100}$")
     warroom_workers: int = Field(default=8, ge=1, le=64)
     warroom_queue_size: int = Field(default=1000, ge=1)
     pagerduty_api_token: SecretStr | None = None

@@ -93,6 +93,22 @@ class SlackGateway:
         """Replace a message in place."""
         await self.call("chat.update", channel=channel, ts=ts, text=text, blocks=blocks)
 
+    async def message(self, channel: str, ts: str) -> dict[str, Any] | None:
+        """One message by its ts, or None when it is gone."""
+        response = await self.call(
+            "conversations.history", channel=channel, latest=ts, inclusive=True, limit=1
+        )
+        found = [m for m in response.get("messages", []) if m.get("ts") == ts]
+        return dict(found[0]) if found else None
+
+    async def permalink(self, channel: str, ts: str) -> str:
+        """A link to a message."""
+        return str((await self.call("chat.getPermalink", channel=channel, message_ts=ts))["permalink"])
+
+    async def whisper(self, channel: str, user: str, text: str) -> None:
+        """A message only `user` sees in `channel`."""
+        await self.call("chat.postEphemeral", channel=channel, user=user, text=text)
+
     async def user(self, user_id: str) -> dict[str, Any]:
         """`users.info` for someone, cached for a few minutes (guest status rarely changes)."""
         cached = self._users.get(user_id)

@@ -87,3 +87,13 @@ def readable_timeline(
         ensure_may(session, incident, Action.NOTE, ctx)
     assert incident.id is not None
     return incident, timeline(session, incident.id)
+
+
+def add_message(
+    session: Session, channel_id: str, message: dict[str, str], ctx: Context
+) -> tuple[Incident, TimelineEvent]:
+    """Put a war-room message (author, link, text) on the timeline, once per message."""
+    incident = find_incident(session, number=None, channel_id=channel_id)
+    assert incident.id is not None
+    key = f"message:{channel_id}:{message['ts']}"
+    return incident, add_note(session, incident.id, message["text"], ctx, key=key, source=message)

@@ -71,7 +71,10 @@ def _event_line(event: TimelineEvent, zone: ZoneInfo | None) -> str:
         at += " · " + event.at.astimezone(zone).strftime("%H:%M %Z")
     who = f" <@{event.actor_id}>" if event.actor_id else ""
     label = _KIND_LABELS.get(event.kind, event.kind.replace("_", " ").capitalize())
-    return f"`{at}` *{label}*{who}: {escape_mrkdwn(event.text)}"[:SECTION_TEXT_MAX]
+    text = escape_mrkdwn(event.text)
+    if event.data.get("permalink"):
+        text = f"<{event.data['permalink']}|message> from <@{event.data['author']}>: {text}"
+    return f"`{at}` *{label}*{who}: {text}"[:SECTION_TEXT_MAX]
 
 
 def timeline_messages(incident: Incident, events: list[TimelineEvent], tz_name: str | None) -> list[Blocks]:
