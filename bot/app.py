@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.deps import Deps
 from bot.slack import errors
 from bot.slack.commands import Router
-from bot.slack.listeners import capture, declare, incident, manage, overview
+from bot.slack.listeners import capture, card, declare, home, incident, manage, overview
 
 log = logging.getLogger(__name__)
 
@@ -33,5 +33,7 @@ def build_app(deps: Deps) -> AsyncApp:
     manage.register(app, deps, router)
     overview.register(app, deps, router)
     capture.register(app, deps)
+    card.register(app, deps)
+    home.register(app, deps)
     errors.register(app)
     return app

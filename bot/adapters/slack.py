@@ -93,6 +93,10 @@ class SlackGateway:
         """Replace a message in place."""
         await self.call("chat.update", channel=channel, ts=ts, text=text, blocks=blocks)
 
+    async def publish_home(self, user_id: str, view: dict[str, Any]) -> None:
+        """Show `view` on someone's Home tab, replacing what was there."""
+        await self.call("views.publish", user_id=user_id, view=view)
+
     async def message(self, channel: str, ts: str) -> dict[str, Any] | None:
         """One message by its ts, or None when it is gone."""
         response = await self.call(
@@ -106,8 +110,13 @@ class SlackGateway:
         return str((await self.call("chat.getPermalink", channel=channel, message_ts=ts))["permalink"])
 
     async def whisper(self, channel: str, user: str, text: str) -> None:
-        """A message only `user` sees in `channel`."""
-        await self.call("chat.postEphemeral", channel=channel, user=user, text=text)
+        """A message only `user` sees in `channel`, or a direct message if they are not in it."""
+        try:
+            await self.call("chat.postEphemeral", channel=channel, user=user, text=text)
+        except SlackCallFailed as exc:
+            if exc.error not in ("user_not_in_channel", "channel_not_found", "not_in_channel"):
+                raise
+            await self.post(user, text)
 
     async def user(self, user_id: str) -> dict[str, Any]:
         """`users.info` for someone, cached for a few minutes (guest status rarely changes)."""

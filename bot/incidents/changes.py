@@ -131,11 +131,13 @@ def compare_and_set(session: Session, incident: Incident, expected: dict[str, An
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def change_severity(session: Session, incident_id: int, to: Severity, ctx: Context) -> Outcome:
-    """Set the severity; raising it is broadcast."""
+def change_severity(
+    session: Session, incident_id: int, to: Severity, ctx: Context, expected: Severity | None = None
+) -> Outcome:
+    """Set the severity (from `expected`, when a form showed one); raising it is broadcast."""
     incident = get_incident(session, incident_id)
     authorise(session, incident, Action.CHANGE, ctx)
-    was = Severity(incident.severity)
+    was = Severity(incident.severity) if expected is None else expected
     if was == to or not compare_and_set(session, incident, {"severity": int(was)}, severity=int(to)):
         raise AlreadyChanged(
             f"{incident.ref} is already {Severity(incident.severity).label}"
@@ -163,11 +165,19 @@ _STATUS_TIMES = {
 }
 
 
-def change_status(session: Session, incident_id: int, to: Status, ctx: Context, summary: str = "") -> Outcome:
-    """Move the incident to an open status or to resolved; every status change is broadcast."""
+def change_status(
+    session: Session,
+    incident_id: int,
+    to: Status,
+    ctx: Context,
+    summary: str = "",
+    expected: Status | None = None,
+) -> Outcome:
+    """Move the incident to an open status or to resolved (from `expected`, when a form showed
+    one); every status change is broadcast."""
     incident = get_incident(session, incident_id)
     authorise(session, incident, Action.CHANGE, ctx)
-    was = Status(incident.status)
+    was = Status(incident.status) if expected is None else expected
     values: dict[str, Any] = {"status": to.value}
     if to in _STATUS_TIMES:
         values[_STATUS_TIMES[to]] = ctx.at
@@ -248,3 +258,10 @@ def reopen_incident(session: Session, incident_id: int, ctx: Context) -> Outcome
 def resolve_incident(session: Session, incident_id: int, summary: str, ctx: Context) -> Outcome:
     """Mark the incident resolved, with an optional summary of what fixed it."""
     return change_status(session, incident_id, Status.RESOLVED, ctx, summary)
+
+
+def incident_for_action(session: Session, incident_id: int, action: Action, ctx: Context) -> Incident:
+    """The incident, if `ctx.actor` may do `action` to it now (checked before a form opens)."""
+    incident = get_incident(session, incident_id)
+    authorise(session, incident, action, ctx)
+    return incident

@@ -11,8 +11,11 @@ from bot.incidents.service import get_incident, record_event
 from storage.models import RoleAssignment
 
 
-def assign_role(session: Session, incident_id: int, role: Role, user_id: str, ctx: Context) -> Outcome:
-    """Give `role` to `user_id`, relieving whoever held it; the new holder is invited."""
+def assign_role(
+    session: Session, incident_id: int, role: Role, user_id: str, ctx: Context, expected: str | None = None
+) -> Outcome:
+    """Give `role` to `user_id`, relieving whoever held it (`expected`, when a form showed who);
+    the new holder is invited."""
     incident = get_incident(session, incident_id)
     authorise(session, incident, Action.HAND_OVER if role is Role.COMMANDER else Action.CHANGE, ctx)
     assert incident.id is not None
@@ -20,6 +23,8 @@ def assign_role(session: Session, incident_id: int, role: Role, user_id: str, ct
     previous = holder.user_id if holder else None
     if previous == user_id:
         raise AlreadyChanged(f"<@{user_id}> is already the {role.label.lower()} of {incident.ref}.")
+    if expected is not None and previous != expected:
+        raise AlreadyChanged(f"The {role.label.lower()} was just changed to {_mention(previous)}.")
     if role is Role.COMMANDER and not compare_and_set(
         session, incident, {"commander_id": incident.commander_id}, commander_id=user_id
     ):

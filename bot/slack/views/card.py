@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from bot.incidents.rules import Role, Severity, Status, escape_mrkdwn
+from bot.slack.views import Blocks
+from bot.slack.views.controls import card_buttons
 from storage.models import Incident
 
-Blocks = list[dict[str, Any]]
 TOPIC_MAX = 250
 HEADER_MAX = 150
 
@@ -50,6 +50,7 @@ def incident_card(incident: Incident, roles: dict[Role, str] | None = None) -> t
     if incident.private:
         notes.insert(0, ":lock: Private incident: only members of this channel see it.")
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": n} for n in notes]})
+    blocks.extend(card_buttons(incident))
     text = f"{incident.ref} {severity} {status}: {escape_mrkdwn(incident.title)}"
     return text, blocks
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.incidents.rules import Severity, Status, escape_mrkdwn
-from bot.slack.views.card import Blocks
+from bot.slack.views import Blocks
 from storage.models import Incident, TimelineEvent
 
 SECTION_TEXT_MAX = 3000
@@ -34,20 +35,24 @@ def _age(since: datetime, now: datetime) -> str:
     return f"{hours}h {minutes}m" if hours < 48 else f"{hours // 24}d {hours % 24}h"
 
 
-def incident_list(incidents: list[Incident], *, now: datetime, hidden: int) -> tuple[str, Blocks]:
-    """Open incidents, worst first: severity, status, IC, age, channel."""
+def incident_line(incident: Incident, now: datetime) -> str:
+    """One incident in mrkdwn: ref, severity, status, IC, age, channel, then its escaped title."""
+    line = (
+        f"*{incident.ref}* · {Severity(incident.severity).label} · {Status(incident.status).label} · "
+        f"IC <@{incident.commander_id}> · {_age(incident.declared_at, now)}"
+    )
+    where = f" · <#{incident.channel_id}>" if incident.channel_id else ""
+    title = escape_mrkdwn(incident.title) + (" :lock:" if incident.private else "")
+    return f"{line}{where}\n{title}"
+
+
+def incident_sections(
+    incidents: list[Incident], *, now: datetime, hidden: int = 0, empty: str | None = None
+) -> Blocks:
+    """A section per incident (at most LIST_MAX), then what is not shown; `empty` when none."""
     if not incidents:
-        text = "No open incidents." + (f" ({hidden} private not shown.)" if hidden else "")
-        return text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
-    blocks: Blocks = []
-    for incident in incidents[:LIST_MAX]:
-        line = (
-            f"*{incident.ref}* · {Severity(incident.severity).label} · {Status(incident.status).label} · "
-            f"IC <@{incident.commander_id}> · {_age(incident.declared_at, now)}"
-        )
-        where = f" · <#{incident.channel_id}>" if incident.channel_id else ""
-        title = escape_mrkdwn(incident.title) + (" :lock:" if incident.private else "")
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"{line}{where}\n{title}"}})
+        return [_section(empty or _none_open(hidden))]
+    blocks = [_section(incident_line(incident, now)) for incident in incidents[:LIST_MAX]]
     notes = []
     if len(incidents) > LIST_MAX:
         notes.append(f"and {len(incidents) - LIST_MAX} more")
@@ -55,7 +60,21 @@ def incident_list(incidents: list[Incident], *, now: datetime, hidden: int) -> t
         notes.append(f"{hidden} private incident(s) you are not part of are not shown")
     if notes:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "; ".join(notes)}]})
-    return f"{len(incidents)} open incident(s)", blocks
+    return blocks
+
+
+def incident_list(incidents: list[Incident], *, now: datetime, hidden: int) -> tuple[str, Blocks]:
+    """Open incidents, worst first: severity, status, IC, age, channel."""
+    text = f"{len(incidents)} open incident(s)" if incidents else _none_open(hidden)
+    return text, incident_sections(incidents, now=now, hidden=hidden)
+
+
+def _none_open(hidden: int) -> str:
+    return "No open incidents." + (f" ({hidden} private not shown.)" if hidden else "")
+
+
+def _section(text: str) -> dict[str, Any]:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
 
 def _zone(tz_name: str | None) -> ZoneInfo | None:
@@ -87,5 +106,5 @@ def timeline_messages(incident: Incident, events: list[TimelineEvent], tz_name: 
             sections.append(line)
         else:
             sections[-1] += "\n" + line
-    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}} for text in sections]
+    blocks = [_section(text) for text in sections]
     return [blocks[i : i + SECTIONS_PER_MESSAGE] for i in range(0, len(blocks), SECTIONS_PER_MESSAGE)]
