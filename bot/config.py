@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     warroom_remediation_hosts: CommaList = Field(default_factory=list)
     warroom_dry_run: bool = False
     warroom_timeline_reaction: str = Field(default="pushpin", pattern=r"^[a-z0-9_+'-]{1,100}$")
+    warroom_reminder_minutes: Annotated[dict[int, int], NoDecode] = Field(
+        default_factory=lambda: {1: 15, 2: 30, 3: 60, 4: 0}
+    )
     warroom_workers: int = Field(default=8, ge=1, le=64)
     warroom_queue_size: int = Field(default=1000, ge=1)
     pagerduty_api_token: SecretStr | None = None
@@ -58,6 +61,19 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [SecretStr(item.strip()) for item in value.split(",") if item.strip()]
         return value
+
+    @field_validator("warroom_reminder_minutes", mode="before")
+    @classmethod
+    def _reminders(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        minutes = {1: 15, 2: 30, 3: 60, 4: 0}
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            match = re.fullmatch(r"sev([1-4])=(\d{1,4})", item.lower())
+            if not match:
+                raise ValueError("use e.g. sev1=15,sev2=30,sev3=60,sev4=0 (minutes; 0 turns reminders off)")
+            minutes[int(match.group(1))] = int(match.group(2))
+        return minutes
 
     @field_validator("slack_api_url")
     @classmethod

@@ -7,6 +7,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from bot.app import build_app
 from bot.config import Settings
 from bot.deps import Deps
+from bot.scheduler import start_scheduler
 from bot.slack.rooms import resume_unfinished_rooms
 
 
@@ -16,7 +17,9 @@ async def run_socket_mode(settings: Settings) -> None:
     deps = Deps.from_settings(settings)
     handler = AsyncSocketModeHandler(build_app(deps), settings.slack_app_token.get_secret_value())
     await resume_unfinished_rooms(deps)
+    scheduler = start_scheduler(deps)
     try:
         await handler.start_async()  # type: ignore[no-untyped-call]
     finally:
+        scheduler.shutdown(wait=False)
         await deps.worker.drain()

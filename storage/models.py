@@ -48,6 +48,9 @@ class Incident(SQLModel, table=True):
     broadcast_ts: str | None = Field(default=None, max_length=32)
     room_ready_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     response_url: str | None = Field(default=None, max_length=500)
+    last_update_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    reminder_snoozed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     @property
     def ref(self) -> str:

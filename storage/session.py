@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, text
 from sqlmodel import Session, create_engine
 
 T = TypeVar("T")
@@ -84,3 +84,15 @@ async def run_in_session(work: Callable[..., T], /, *args: Any, **kwargs: Any) -
     """Run `work(session, *args, **kwargs)` in one transaction on a thread, off the event loop."""
 
     return await asyncio.to_thread(in_session, work, *args, **kwargs)
+
+
+def take_turn(session: Session, name: str) -> bool:
+    """Whether this transaction may do the periodic job `name` now.
+
+    On Postgres, a transaction-scoped advisory lock lets one of several processes through; on
+    SQLite the transaction already holds the only write lock.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    statement = text("SELECT pg_try_advisory_xact_lock(hashtext(:name))")
+    return bool(session.execute(statement, {"name": f"warroom:{name}"}).scalar())

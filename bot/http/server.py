@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from sqlalchemy import text
 from starlette.applications import Starlette
@@ -18,6 +19,7 @@ from starlette.routing import Route
 from bot.app import build_app
 from bot.deps import Deps
 from bot.http.signing import is_valid_slack_request
+from bot.scheduler import start_scheduler
 from bot.slack.rooms import resume_unfinished_rooms
 from storage.session import get_engine
 
@@ -44,16 +46,25 @@ def create_web_app(deps: Deps) -> Starlette:
             return PlainTextResponse("invalid signature", status_code=401)
         return await handler.handle(request)
 
+    state: dict[str, AsyncIOScheduler] = {}
+
     async def healthz(_: Request) -> Response:
         database, slack = await asyncio.gather(asyncio.to_thread(_database_ok), deps.slack.auth_ok())
-        checks = {"database": "ok" if database else "down", "slack": "ok" if slack else "down"}
-        healthy = database and slack
+        scheduler = "scheduler" in state and state["scheduler"].running
+        checks = {
+            key: "ok" if up else "down"
+            for key, up in (("database", database), ("scheduler", scheduler), ("slack", slack))
+        }
+        healthy = database and slack and scheduler
         return JSONResponse({"ok": healthy, **checks}, status_code=200 if healthy else 503)
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await resume_unfinished_rooms(deps)
+        scheduler = start_scheduler(deps)
+        state["scheduler"] = scheduler
         yield
+        scheduler.shutdown(wait=False)
         await deps.worker.drain()
 
     return Starlette(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy import or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.incidents.changes import AlreadyChanged, Context, Outcome, authorise, ensure_may, find_incident
 from bot.incidents.permissions import Action
@@ -43,18 +45,20 @@ def post_update(session: Session, incident_id: int, text: str, ctx: Context) -> 
     incident = get_incident(session, incident_id)
     authorise(session, incident, Action.NOTE, ctx)
     record_event(session, incident, "update", at=ctx.at, actor_id=ctx.actor.user_id, text=text)
+    incident.last_update_at = ctx.at
     message = f":mega: *Update on {incident.ref}* from <@{ctx.actor.user_id}>:\n{escape_mrkdwn(text)}"
     return Outcome(incident, message, broadcast=True, refresh=False)
 
 
 def open_incidents(session: Session) -> list[Incident]:
     """Incidents not yet closed, worst first, then oldest first."""
-    statement = (
-        select(Incident)
-        .where(col(Incident.status) != Status.CLOSED.value)
-        .order_by(col(Incident.severity), col(Incident.declared_at))
-    )
-    return list(session.exec(statement).all())
+    return list(session.exec(_open()).all())
+
+
+def my_open_incidents(session: Session, user_id: str) -> list[Incident]:
+    """Open incidents `user_id` declared or holds a role in now, worst first."""
+    mine = or_(col(Incident.declared_by) == user_id, col(Incident.id).in_(_incidents_with_role(user_id)))
+    return list(session.exec(_open().where(mine)).all())
 
 
 def visible_open_incidents(session: Session, viewer: str, channel_id: str) -> tuple[list[Incident], int]:
@@ -63,19 +67,27 @@ def visible_open_incidents(session: Session, viewer: str, channel_id: str) -> tu
     A private incident shows to its role holders, its declarer and anyone asking from its room.
     """
     incidents = open_incidents(session)
-    involved = set(
-        session.exec(
-            select(RoleAssignment.incident_id).where(
-                RoleAssignment.user_id == viewer, col(RoleAssignment.relieved_at).is_(None)
-            )
-        )
-    )
+    involved = set(session.exec(_incidents_with_role(viewer)))
     visible = [
         i
         for i in incidents
         if not i.private or i.id in involved or viewer == i.declared_by or channel_id == i.channel_id
     ]
     return visible, len(incidents) - len(visible)
+
+
+def _open() -> SelectOfScalar[Incident]:
+    return (
+        select(Incident)
+        .where(col(Incident.status) != Status.CLOSED.value)
+        .order_by(col(Incident.severity), col(Incident.declared_at))
+    )
+
+
+def _incidents_with_role(user_id: str) -> SelectOfScalar[int]:
+    return select(RoleAssignment.incident_id).where(
+        RoleAssignment.user_id == user_id, col(RoleAssignment.relieved_at).is_(None)
+    )
 
 
 def readable_timeline(

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot import clock
 from bot.deps import Deps
+from bot.errors import WarroomError
 from bot.incidents.changes import Context, Outcome, current_roles
 from bot.incidents.errors import InvalidInput
 from bot.incidents.permissions import Actor
 from bot.incidents.service import get_incident
+from bot.slack.errors import APOLOGY
 from bot.slack.views.card import broadcast_line, incident_card, topic
 from storage.session import run_in_session
 
@@ -66,3 +69,14 @@ async def refresh_card(deps: Deps, incident_id: int | None) -> None:
         deps.slack.update(incident.channel_id, incident.card_ts, text, blocks),
         deps.slack.set_topic(incident.channel_id, topic(incident, name)),
     )
+
+
+def submit_for(deps: Deps, job: Callable[[], Awaitable[None]], user: str, channel: str) -> None:
+    """Run a click's `job` on the worker; a refusal or failure is told to the clicker in `channel`."""
+
+    async def report(exc: BaseException) -> None:
+        await deps.slack.whisper(
+            channel, user, exc.user_message if isinstance(exc, WarroomError) else APOLOGY
+        )
+
+    deps.worker.submit(job, on_error=report, name="click")

@@ -108,7 +108,9 @@ def test_the_shortcut_adds_a_message_and_says_so(warroom, room):
     warroom.settle()
     assert [(n.text, n.data["author"]) for n in notes()] == [("Rolled back to v41", "U0CAROL")]
     told = [c.args["text"] for c in warroom.sim.calls_to("response_url")]
-    assert told[0].startswith("Added <https://") and told[1] == "That message is already on the timeline."
+    # both clicks race on the worker: one adds the message, the other is told it is there
+    assert len(told) == 2 and "That message is already on the timeline." in told
+    assert [t for t in told if t.startswith("Added <https://")] != []
 
 
 def test_the_shortcut_outside_a_war_room_explains(warroom, room):

@@ -73,7 +73,7 @@ def test_url_verification_answers_the_challenge(warroom):
 def test_healthz_reports_database_and_slack(warroom):
     healthy = httpx.get(f"{warroom.server.url}/healthz")
     assert healthy.status_code == 200
-    assert healthy.json() == {"ok": True, "database": "ok", "slack": "ok"}
+    assert healthy.json() == {"ok": True, "database": "ok", "scheduler": "ok", "slack": "ok"}
     warroom.sim.fail("auth.test", "invalid_auth")
     unhealthy = httpx.get(f"{warroom.server.url}/healthz")
     assert unhealthy.status_code == 503 and unhealthy.json()["slack"] == "down"

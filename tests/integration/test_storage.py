@@ -87,7 +87,9 @@ def test_a_database_behind_the_code_refuses_to_start(db):
             migrate.ensure_schema(engine, db)
     finally:
         with engine.begin() as connection:
-            connection.execute(text("UPDATE alembic_version SET version_num = :head"), {"head": "0001"})
+            connection.execute(
+                text("UPDATE alembic_version SET version_num = :head"), {"head": migrate.head_revision(db)}
+            )
     migrate.ensure_schema(engine, db)
 
 
@@ -109,3 +111,18 @@ def test_migrations_go_down_and_up_again(tmp_path):
     migrate.upgrade(url)
     migrate.downgrade(url, "base")
     migrate.upgrade(url)
+
+
+def test_only_one_process_takes_the_periodic_turn_at_a_time(db):
+    from sqlmodel import Session
+
+    from storage.session import take_turn
+
+    engine = get_engine()
+    with Session(engine) as first:
+        assert take_turn(first, "reminders")
+        if engine.dialect.name == "postgresql":
+            with Session(engine) as second:
+                assert not take_turn(second, "reminders")
+                second.rollback()
+        first.rollback()

@@ -11,15 +11,13 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
-from bot.errors import WarroomError
 from bot.incidents.changes import Context, change_severity, change_status, incident_for_action
 from bot.incidents.errors import InvalidInput
 from bot.incidents.notes import add_note
 from bot.incidents.permissions import Action
 from bot.incidents.roles import assign_role
 from bot.incidents.rules import Role, Severity, Status, clean_note, parse_severity, parse_status, parse_user
-from bot.slack.effects import apply_outcome, context_for, require_person
-from bot.slack.errors import APOLOGY
+from bot.slack.effects import apply_outcome, context_for, require_person, submit_for
 from bot.slack.views.controls import (
     HANDOVER,
     NOTE,
@@ -56,7 +54,7 @@ def _on_press(deps: Deps, action_id: str) -> Callable[..., Awaitable[None]]:
             )
             await client.views_open(trigger_id=body["trigger_id"], view=control_modal(action_id, incident))
 
-        _submit(deps, job, user, channel)
+        submit_for(deps, job, user, channel)
 
     return on_press
 
@@ -77,20 +75,9 @@ def _on_submit(deps: Deps, action_id: str) -> Callable[..., Awaitable[None]]:
             ctx = await context_for(deps, user, body["team"]["id"], channel)
             await apply(deps, incident_id, value, expected, ctx)
 
-        _submit(deps, job, user, channel)
+        submit_for(deps, job, user, channel)
 
     return on_submit
-
-
-def _submit(deps: Deps, job: Callable[[], Awaitable[None]], user: str, channel: str) -> None:
-    """Run `job` on the worker; a refusal is told to the person in the war room."""
-
-    async def report(exc: BaseException) -> None:
-        await deps.slack.whisper(
-            channel, user, exc.user_message if isinstance(exc, WarroomError) else APOLOGY
-        )
-
-    deps.worker.submit(job, on_error=report, name="card control")
 
 
 async def _severity(deps: Deps, incident_id: int, to: Severity, expected: str, ctx: Context) -> None:
