@@ -38,6 +38,7 @@ def cli(verbose: bool) -> None:
     # slack_sdk logs request bodies at DEBUG; keep tokens and payloads out of the log.
     logging.getLogger("slack_sdk").setLevel(logging.WARNING)
     logging.getLogger("slack_bolt").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 @cli.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import tempfile
@@ -10,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from bot.simulator import SlackSimulator
-from bot.simulator.harness import BROADCAST, LocalWarroom, local_settings
+from bot.simulator.harness import LocalWarroom, local_settings
 
 Out = Callable[[str], None]
 
 
 def run_demo(*, latency: float = 0.0, out: Out = print) -> None:
-    """Declare an incident as a person would and print what Slack shows."""
+    """Play an incident as people would and print what Slack shows them."""
     for noisy in ("alembic", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     simulator = SlackSimulator()
@@ -26,36 +27,110 @@ def run_demo(*, latency: float = 0.0, out: Out = print) -> None:
         database_url = f"sqlite:///{Path(workdir) / 'demo.db'}"
         slack = LocalWarroom(simulator, local_settings(simulator, database_url))
         try:
-            _declare(slack, out)
+            _play(Scene(slack, out))
         finally:
             slack.stop()
             simulator.stop()
 
 
-def _declare(slack: LocalWarroom, out: Out) -> None:
-    command = "declare sev2 Checkout returns 500s"
-    out(f"@alice in #general types: /incident {command}\n")
-    answer = slack.command(command).json()
-    out(f"  (only visible to you) {answer.get('text', '')}")
-    slack.settle()
-    for call in slack.sim.calls_to("response_url"):
-        out(f"  (only visible to you) {render(slack, call.args.get('text', ''))}")
-    channel = next(c for c in map(slack.sim.channel, _created(slack)))
-    out(f"\n#{channel['name']}  topic: {channel['topic']}")
-    members = ", ".join("@" + _name(slack, m) for m in channel["members"] if m != "U0BOT")
-    out(f"  members: {members}")
-    for message in channel["messages"]:
-        pinned = "📌 pinned " if message["ts"] in channel["pins"] else ""
-        out(f"  {pinned}@warroom: {render_message(slack, message)}")
-    broadcast = slack.sim.channel(BROADCAST)
-    out(f"\n#{broadcast['name']}")
-    for message in broadcast["messages"]:
-        out(f"  @warroom: {render_message(slack, message)}")
-    out(f"\nSlack calls made: {', '.join(slack.slack_calls())}")
+def _play(scene: Scene) -> None:
+    scene.type("U0ALICE", "declare sev2 Checkout returns 500s", "C0GENERAL")
+    room = scene.room()
+    scene.show_room(room)
+    scene.type("U0ALICE", "ic <@U0BOB|bob>", room)
+    scene.type("U0BOB", "sev 1", room)
+    scene.type("U0BOB", "note Deploy 4512 went out at 02:58; rolling it back", room)
+    ts = scene.slack.sim.add_message(room, "Error rate is back under 0.5% after the rollback", user="U0CAROL")
+    scene.out(f"\n@carol in #{scene.name(room)}: Error rate is back under 0.5% after the rollback")
+    scene.react("U0ALICE", room, ts)
+    scene.type("U0BOB", "update Rolled back to v41; error rate falling, watching for 15 minutes", room)
+    scene.type("U0BOB", "resolve Rolled back to v41", room)
+    scene.type("U0BOB", "close", room)
+    scene.type("U0BOB", "timeline", room)
 
 
-def _created(slack: LocalWarroom) -> list[str]:
-    return [c.response["channel"]["id"] for c in slack.sim.calls_to("conversations.create") if c.ok]
+class Scene:
+    """Sends what people do and prints what each of them would see since the last step."""
+
+    def __init__(self, slack: LocalWarroom, out: Out) -> None:
+        self.slack, self.out = slack, out
+        self.calls_seen = 0
+
+    def type(self, user: str, text: str, channel: str) -> None:
+        """Type `/incident <text>` and show the answers."""
+        who, where = _name(self.slack, user), self.name(channel)
+        self.out(f"\n@{who} in #{where} types: /incident {render(self.slack, text)}")
+        response = self.slack.command(text, user=user, channel=channel)
+        answer = response.json().get("text") if response.content else None
+        if answer:
+            self.out(f"  (only you) {render(self.slack, answer)}")
+        self.slack.settle()
+        self._show_new()
+
+    def react(self, user: str, channel: str, ts: str) -> None:
+        """Add the timeline reaction to a message."""
+        self.out(f"\n@{_name(self.slack, user)} reacts :pushpin: to that message")
+        body = json.dumps(
+            {
+                "token": "unused",
+                "team_id": "T0TEAM",
+                "api_app_id": "A0WARROOM",
+                "type": "event_callback",
+                "event_id": f"Ev{ts}",
+                "event_time": int(float(ts)),
+                "event": {
+                    "type": "reaction_added",
+                    "user": user,
+                    "reaction": "pushpin",
+                    "item": {"type": "message", "channel": channel, "ts": ts},
+                    "event_ts": ts,
+                },
+            }
+        )
+        self.slack.person.post(body.encode(), "application/json")
+        self.slack.settle()
+        self._show_new()
+
+    def room(self) -> str:
+        """The newest war room."""
+        return str([c.response["channel"]["id"] for c in self.slack.sim.calls_to("conversations.create")][-1])
+
+    def name(self, channel: str) -> str:
+        """A channel's name."""
+        return str(self.slack.sim.channel(channel)["name"])
+
+    def show_room(self, room: str) -> None:
+        """The room as a person opening it sees it."""
+        channel = self.slack.sim.channel(room)
+        members = ", ".join("@" + _name(self.slack, m) for m in channel["members"] if m != "U0BOT")
+        self.out(f"\n  #{channel['name']} · topic: {channel['topic']} · members: {members}")
+        card = channel["messages"][0]
+        pinned = "📌 pinned " if card["ts"] in channel["pins"] else ""
+        self.out(f"  {pinned}card: {render_message(self.slack, card)}")
+
+    def _show_new(self) -> None:
+        calls = self.slack.sim.calls[self.calls_seen :]
+        self.calls_seen += len(calls)
+        for call in calls:
+            if call.ok and call.method in _SHOWN:
+                self.out(f"  {_SHOWN[call.method](self, call.args)}")
+
+
+def _where(scene: Scene, args: dict[str, Any]) -> str:
+    channel = str(args.get("channel") or args.get("channel_id") or "")
+    return f"@{_name(scene.slack, channel)} (DM)" if channel.startswith("U") else f"#{scene.name(channel)}"
+
+
+_SHOWN: dict[str, Callable[[Scene, dict[str, Any]], str]] = {
+    "chat.postMessage": lambda s, a: f"{_where(s, a)} @warroom: {render_message(s.slack, a)}",
+    "chat.update": lambda s, a: f"{_where(s, a)} ✏️ updated: {render_message(s.slack, a)}",
+    "conversations.setTopic": lambda s, a: f"{_where(s, a)} topic: {a['topic']}",
+    "conversations.create": lambda s, a: f"new channel #{a['name']}",
+    "conversations.invite": lambda s, a: f"{_where(s, a)} invited {render(s.slack, '<@' + a['users'] + '>')}",
+    "pins.add": lambda s, a: f"{_where(s, a)} 📌 pinned the card",
+    "chat.postEphemeral": lambda s, a: f"{_where(s, a)} (only you) {render(s.slack, a['text'])}",
+    "response_url": lambda s, a: f"(only you) {render_message(s.slack, a)}",
+}
 
 
 def render_message(slack: LocalWarroom, message: dict[str, Any]) -> str:
@@ -70,7 +145,8 @@ def render_message(slack: LocalWarroom, message: dict[str, Any]) -> str:
                 parts.append(block["text"]["text"])
         elif block["type"] == "context":
             parts.extend(e.get("text", "") for e in block["elements"])
-    return render(slack, "\n    ".join(parts) if parts else message.get("text", ""))
+    text = render(slack, "\n".join(parts) if parts else message.get("text", ""))
+    return text.replace("\n", "\n      ")
 
 
 def render(slack: LocalWarroom, text: str) -> str:
@@ -78,6 +154,7 @@ def render(slack: LocalWarroom, text: str) -> str:
     text = re.sub(r"<@(U\w+)(\|[^>]*)?>", lambda m: "@" + _name(slack, m.group(1)), text)
     text = re.sub(r"<#(C\w+)(\|[^>]*)?>", lambda m: "#" + slack.sim.channel(m.group(1))["name"], text)
     text = re.sub(r"<!date\^[^|]*\|([^>]*)>", r"\1", text)
+    text = re.sub(r"<(https?://[^|>]+)\|([^>]+)>", r"\2", text)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 

@@ -181,8 +181,6 @@ def change_status(
     values: dict[str, Any] = {"status": to.value}
     if to in _STATUS_TIMES:
         values[_STATUS_TIMES[to]] = ctx.at
-    if to is Status.RESOLVED and summary:
-        values["summary"] = summary
     if was == to or not compare_and_set(session, incident, {"status": was.value}, **values):
         raise AlreadyChanged(
             f"{incident.ref} is already {Status(incident.status).value}"

@@ -34,6 +34,11 @@ def test_demo_prints_what_people_see():
     assert result.exit_code == 0, result.output
     out = result.output
     assert "Declaring INC-1 (SEV2): Checkout returns 500s…" in out
-    assert "#inc-1-checkout-returns-500s  topic: SEV2 · Investigating · IC @alice" in out
-    assert "📌 pinned @warroom: INC-1 · Checkout returns 500s" in out
+    assert "#inc-1-checkout-returns-500s · topic: SEV2 · Investigating · IC @alice" in out
+    assert "📌 pinned card: INC-1 · Checkout returns 500s" in out
     assert "INC-1 declared" in out
+    assert "@alice handed the incident commander role from @alice to @bob." in out
+    assert "topic: SEV1 · Investigating · IC @bob" in out
+    assert "(only you) Added the message to the INC-1 timeline." in out
+    assert "@bob closed INC-1." in out
+    assert "*Role* @alice: Incident commander: @alice → @bob" in out

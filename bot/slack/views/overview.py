@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.incidents.rules import Severity, Status, escape_mrkdwn
+from bot.incidents.rules import Role, Severity, Status, escape_mrkdwn
 from bot.slack.views import Blocks
 from storage.models import Incident, TimelineEvent
 
@@ -91,7 +91,10 @@ def _event_line(event: TimelineEvent, zone: ZoneInfo | None) -> str:
     who = f" <@{event.actor_id}>" if event.actor_id else ""
     label = _KIND_LABELS.get(event.kind, event.kind.replace("_", " ").capitalize())
     text = escape_mrkdwn(event.text)
-    if event.data.get("permalink"):
+    if event.kind == "role_assigned":
+        was = f"<@{event.data['from']}>" if event.data.get("from") else "nobody"
+        text = f"{Role(event.data['role']).label}: {was} → <@{event.data['to']}>"
+    elif event.data.get("permalink"):
         text = f"<{event.data['permalink']}|message> from <@{event.data['author']}>: {text}"
     return f"`{at}` *{label}*{who}: {text}"[:SECTION_TEXT_MAX]
 
