@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.deps import Deps
 from bot.slack import errors
 from bot.slack.commands import Router
-from bot.slack.listeners import capture, card, declare, home, incident, manage, overview
+from bot.slack.listeners import capture, card, declare, home, incident, manage, overview, reminders
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,7 @@ def build_app(deps: Deps) -> AsyncApp:
     overview.register(app, deps, router)
     capture.register(app, deps)
     card.register(app, deps)
+    reminders.register(app, deps)
     home.register(app, deps)
     errors.register(app)
     return app

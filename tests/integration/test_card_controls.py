@@ -124,6 +124,7 @@ def test_a_button_pressed_by_someone_not_allowed_opens_nothing(warroom, room):
 
 def test_a_closed_incident_card_has_no_buttons(warroom, room):
     warroom.command("resolve done", channel=room)
+    warroom.settle()
     warroom.command("close", channel=room)
     warroom.settle()
     card = warroom.sim.channel(room)["messages"][0]
