@@ -127,4 +127,8 @@ class Router:
             examples = "  ".join(f"`{example}`" for example in sub.examples)
             lines.append(f"• `/incident {sub.usage}` — {sub.summary}\n    e.g. {examples}")
         lines.append("• `/incident help` — this message.")
+        lines.append(
+            "In a war room the commands act on its incident; anywhere else name it first, "
+            "e.g. `/incident INC-4 sev 2`."
+        )
         return [{"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}}]
