@@ -129,7 +129,7 @@ def test_post_update_button_opens_a_form_that_posts_the_update(warroom, clock):
     room = declare(warroom, "sev1")
     [reminder] = tick(warroom, clock, 15)
     clock.minutes(20)
-    click(warroom, reminder, "reminder.update")
+    click(warroom, reminder, "card.update")
     [opened] = warroom.sim.calls_to("views.open")
     view = opened.response["view"]
     warroom.person.view_submission(

@@ -1,5 +1,5 @@
-"""The incident card's buttons: each opens a small form showing the current value; saving
-the form makes the change, unless someone else changed it first."""
+"""The incident card's buttons (and the update reminder's "Post update"): each opens a small
+form showing the current value; saving it makes the change, unless someone else was first."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.deps import Deps
 from bot.incidents.changes import Context, change_severity, change_status, incident_for_action
 from bot.incidents.errors import InvalidInput
-from bot.incidents.notes import add_note
+from bot.incidents.notes import add_note, post_update
 from bot.incidents.permissions import Action
 from bot.incidents.roles import assign_role
 from bot.incidents.rules import Role, Severity, Status, clean_note, parse_severity, parse_status, parse_user
@@ -23,13 +23,20 @@ from bot.slack.views.controls import (
     NOTE,
     SEVERITY,
     STATUS,
+    UPDATE,
     control_metadata,
     control_modal,
     submitted_value,
 )
 from storage.session import run_in_session
 
-ACTIONS = {SEVERITY: Action.CHANGE, STATUS: Action.CHANGE, HANDOVER: Action.HAND_OVER, NOTE: Action.NOTE}
+ACTIONS = {
+    SEVERITY: Action.CHANGE,
+    STATUS: Action.CHANGE,
+    HANDOVER: Action.HAND_OVER,
+    NOTE: Action.NOTE,
+    UPDATE: Action.NOTE,
+}
 Apply = Callable[[Deps, int, Any, str, Context], Awaitable[None]]
 
 
@@ -102,9 +109,14 @@ async def _note(deps: Deps, incident_id: int, text: str, _: str, ctx: Context) -
     await deps.slack.whisper(ctx.channel_id, ctx.actor.user_id, "Added to the timeline.")
 
 
+async def _update(deps: Deps, incident_id: int, text: str, _: str, ctx: Context) -> None:
+    await apply_outcome(deps, await run_in_session(post_update, incident_id, text, ctx))
+
+
 FORMS: dict[str, tuple[Callable[[str], Any], Apply]] = {
     SEVERITY: (parse_severity, _severity),
     STATUS: (parse_status, _status),
     HANDOVER: (lambda value: parse_user(f"<@{value}>"), _handover),
     NOTE: (clean_note, _note),
+    UPDATE: (clean_note, _update),
 }

@@ -10,13 +10,20 @@ from bot.slack.views import Blocks
 from storage.models import Incident
 
 SEVERITY, STATUS, HANDOVER, NOTE = "card.severity", "card.status", "card.handover", "card.note"
+UPDATE = "card.update"  # offered by the update reminder, not on the card
 _BUTTONS = (
     (SEVERITY, "Change severity"),
     (STATUS, "Change status"),
     (HANDOVER, "Hand over IC"),
     (NOTE, "Add note"),
 )
-_TITLES = {SEVERITY: "Change severity", STATUS: "Change status", HANDOVER: "Hand over IC", NOTE: "Add note"}
+_TITLES = {
+    SEVERITY: "Change severity",
+    STATUS: "Change status",
+    HANDOVER: "Hand over IC",
+    NOTE: "Add note",
+    UPDATE: "Post update",
+}
 
 
 def card_buttons(incident: Incident) -> Blocks:
