@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.deps import Deps
 from bot.slack import errors
 from bot.slack.commands import Router
-from bot.slack.listeners import capture, card, declare, home, incident, manage, overview, reminders
+from bot.slack.listeners import capture, card, declare, home, incident, manage, overview, reminders, runbooks
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,7 @@ def build_app(deps: Deps) -> AsyncApp:
     declare.register(app, deps, router)
     manage.register(app, deps, router)
     overview.register(app, deps, router)
+    runbooks.register(app, deps, router)
     capture.register(app, deps)
     card.register(app, deps)
     reminders.register(app, deps)

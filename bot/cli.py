@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import click
@@ -83,6 +85,26 @@ def upgrade() -> None:
     settings = _settings()
     migrate.upgrade(settings.database_url)
     click.echo(f"Database at migration {migrate.head_revision(settings.database_url)}.")
+
+
+@cli.group()
+def playbooks() -> None:
+    """Runbook commands."""
+
+
+@playbooks.command("check")
+@click.argument("directory", required=False, type=click.Path(path_type=Path))
+def check_playbooks(directory: Path | None) -> None:
+    """Validate every runbook in DIRECTORY (default: WARROOM_PLAYBOOKS_DIR); exit 1 on any error."""
+    from bot.playbooks.loader import load_playbooks
+
+    directory = directory or _settings().warroom_playbooks_dir
+    found, problems = load_playbooks(directory)
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    click.echo(f"{len(found)} runbook(s) valid, {len(problems)} problem(s) in {directory}.")
+    if problems:
+        sys.exit(1)
 
 
 @cli.command()

@@ -1,4 +1,4 @@
-"""What listeners and jobs share: settings, the Slack gateway and the worker."""
+"""What listeners and jobs share: settings, the Slack gateway, the worker and the runbooks."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from bot.adapters.slack import SlackGateway
 from bot.config import Settings
+from bot.playbooks.loader import load_for_app
+from bot.playbooks.matching import Catalog
 from bot.worker import Worker
 
 
@@ -16,6 +18,7 @@ class Deps:
     settings: Settings
     slack: SlackGateway
     worker: Worker
+    catalog: Catalog
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Deps:
@@ -25,4 +28,5 @@ class Deps:
             settings=settings,
             slack=SlackGateway(token, settings.slack_api_url),
             worker=Worker(settings.warroom_workers, settings.warroom_queue_size),
+            catalog=Catalog(load_for_app(settings.warroom_playbooks_dir)),
         )

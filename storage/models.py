@@ -101,6 +101,21 @@ class ProcessedRequest(SQLModel, table=True):
     seen_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class PostedRunbook(SQLModel, table=True):
+    """A runbook shown in an incident's war room; claimed before posting so it shows once."""
+
+    __tablename__ = "posted_runbooks"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "playbook_id", name="uq_posted_runbooks_incident_playbook"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incidents.id", ondelete="CASCADE")
+    playbook_id: str = Field(max_length=63)
+    reasons: str = Field(default="", max_length=500)
+    posted_at: datetime = Field(sa_type=UTCDateTime)
+
+
 def table(model: type[SQLModel]) -> Table:
     """The Core table behind a model, for single statements on hot paths."""
     return cast(Table, model.__table__)  # type: ignore[attr-defined]

@@ -42,6 +42,7 @@ class Outcome:
     broadcast: bool = False
     invite: tuple[str, ...] = ()
     refresh: bool = True
+    rematch: bool = False  # the runbooks that fit may have changed
     data: dict[str, Any] = field(default_factory=dict)
 
 
@@ -153,9 +154,8 @@ def change_severity(
         text=f"Severity {was.label} → {to.label}",
         data={"from": int(was), "to": int(to)},
     )
-    return Outcome(
-        incident, f"<@{by}> changed the severity from {was.label} to *{to.label}*.", broadcast=to < was
-    )
+    message = f"<@{by}> changed the severity from {was.label} to *{to.label}*."
+    return Outcome(incident, message, broadcast=to < was, rematch=True)
 
 
 _STATUS_TIMES = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,6 +17,7 @@ from bot.simulator.simulator import SlackSimulator
 from storage.migrate import open_database
 
 BROADCAST = "C0BROADCAST"
+SAMPLE_PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
 # Bolt's one auth.test per process and answers on response_url are not Web API work.
 _NOT_WORK = ("auth.test", "response_url")
 
@@ -28,6 +30,7 @@ def local_settings(simulator: SlackSimulator, database_url: str, **overrides: An
         "slack_api_url": simulator.base_url,
         "database_url": database_url,
         "warroom_broadcast_channel": BROADCAST,
+        "warroom_playbooks_dir": SAMPLE_PLAYBOOKS,
     }
     values.update(overrides)
     return load_settings(**values)

@@ -14,6 +14,7 @@ from bot.incidents.errors import InvalidInput
 from bot.incidents.permissions import Actor
 from bot.incidents.service import get_incident
 from bot.slack.errors import APOLOGY
+from bot.slack.runbooks import post_new_runbooks
 from bot.slack.views.card import broadcast_line, incident_card, topic
 from storage.session import run_in_session
 
@@ -53,6 +54,8 @@ async def apply_outcome(deps: Deps, outcome: Outcome) -> None:
     for result in await asyncio.gather(*jobs, return_exceptions=True):
         if isinstance(result, BaseException):
             raise result
+    if outcome.rematch and incident.id is not None:
+        await post_new_runbooks(deps, incident.id)
 
 
 async def refresh_card(deps: Deps, incident_id: int | None) -> None:

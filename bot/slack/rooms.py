@@ -21,6 +21,7 @@ from bot.incidents.service import (
     record_announcement,
     rooms_to_finish,
 )
+from bot.slack.runbooks import post_new_runbooks
 from bot.slack.views.card import announcement, incident_card, topic
 from storage.models import Incident
 from storage.session import run_in_session
@@ -75,6 +76,7 @@ async def open_war_room(deps: Deps, incident_id: int) -> Incident:
             incident.response_url,
             f"{incident.ref} is open in <#{channel}>. You are the incident commander until you hand over.",
         )
+    await post_new_runbooks(deps, incident_id)
     return incident
 
 

@@ -32,9 +32,10 @@ def test_declare_acks_at_once_then_opens_the_war_room(warroom):
     calls = warroom.slack_calls()
     assert calls[:2] == ["conversations.create", "conversations.invite"]
     # card, topic and broadcast go out side by side once the declarer is in
-    assert sorted(calls[2:]) == sorted(
+    assert sorted(calls[2:-1]) == sorted(
         ["chat.postMessage", "users.info", "chat.postMessage", "conversations.setTopic", "pins.add"]
     )
+    assert calls[-1] == "chat.postMessage"  # once the room is ready: the runbook that fits
     assert calls.index("users.info") < calls.index("conversations.setTopic")
     create = warroom.sim.calls_to("conversations.create")[0]
     assert create.args["name"] == "inc-1-checkout-returns-500s"
@@ -44,7 +45,8 @@ def test_declare_acks_at_once_then_opens_the_war_room(warroom):
     channel = warroom.sim.channel_by_name("inc-1-checkout-returns-500s")
     assert channel["topic"] == "SEV2 · Investigating · IC @alice"
     assert "U0ALICE" in channel["members"]
-    [card] = channel["messages"]
+    card, runbook = channel["messages"]
+    assert runbook["text"] == "Runbook: Checkout returns 5xx after a deploy (keywords checkout, 500s)"
     assert channel["pins"] == [card["ts"]]
     assert card["blocks"][0]["text"]["text"] == "INC-1 · Checkout returns 500s"
     fields = " ".join(f["text"] for f in card["blocks"][1]["fields"])

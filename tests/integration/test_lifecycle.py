@@ -40,7 +40,9 @@ def run(warroom, text: str, *, user: str = "U0ALICE", channel: str | None = None
 
 
 def channel_lines(warroom, channel_id: str) -> list[str]:
-    return [m["text"] for m in warroom.sim.channel(channel_id)["messages"][1:]]
+    """What was said in the room after the card and the runbooks shown at declaration."""
+    messages = warroom.sim.channel(channel_id)["messages"][1:]
+    return [m["text"] for m in messages if not m["text"].startswith("Runbook:")]
 
 
 def test_raising_severity_updates_card_and_topic_in_place_and_broadcasts(warroom, room):

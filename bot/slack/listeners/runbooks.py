@@ -1,0 +1,63 @@
+"""`/incident runbooks` lists the fitting runbooks again; "Read runbook" shows one whole."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.deps import Deps
+from bot.errors import WarroomError
+from bot.incidents.changes import find_incident
+from bot.playbooks.service import facts_of
+from bot.slack.commands import CommandContext, Router, Subcommand
+from bot.slack.effects import submit_for
+from bot.slack.views.runbooks import READ, runbook_message, runbook_modal
+from storage.session import in_session
+
+
+def register(app: AsyncApp, deps: Deps, router: Router) -> None:
+    """Add `runbooks` to the router and listen for "Read runbook"."""
+    router.add(
+        Subcommand(
+            "runbooks",
+            "runbooks",
+            "the runbooks that fit this incident, only to you.",
+            ("/incident runbooks",),
+            on_runbooks,
+        )
+    )
+
+    @app.action(READ)
+    async def on_read(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await ack()
+        playbook = deps.catalog.get(str(action.get("value")))
+        user, channel = body["user"]["id"], body.get("channel", {}).get("id", "")
+
+        async def job() -> None:
+            if playbook is None:
+                raise WarroomError(
+                    "That runbook is no longer loaded; ask an admin to check the playbooks folder."
+                )
+            await client.views_open(trigger_id=body["trigger_id"], view=runbook_modal(playbook))
+
+        submit_for(deps, job, user, channel)
+
+
+async def on_runbooks(ctx: CommandContext) -> None:
+    """Answer at once: one read of the incident, matching is in memory."""
+    try:
+        incident = in_session(find_incident, number=ctx.number, channel_id=ctx.channel_id)
+    except WarroomError as exc:
+        await ctx.answer(exc.user_message)
+        return
+    fits = ctx.deps.catalog.match(facts_of(incident))
+    if not fits:
+        await ctx.answer(f"No runbook in the playbooks folder fits {incident.ref} yet.")
+        return
+    blocks = [block for fit in fits for block in runbook_message(fit)[1]]
+    await ctx.answer(f"{len(fits)} runbook(s) fit {incident.ref}", blocks)
