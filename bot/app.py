@@ -9,7 +9,18 @@ from slack_bolt.async_app import AsyncApp
 from bot.deps import Deps
 from bot.slack import errors
 from bot.slack.commands import Router
-from bot.slack.listeners import capture, card, declare, home, incident, manage, overview, reminders, runbooks
+from bot.slack.listeners import (
+    capture,
+    card,
+    declare,
+    home,
+    incident,
+    manage,
+    overview,
+    remediation,
+    reminders,
+    runbooks,
+)
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +44,7 @@ def build_app(deps: Deps) -> AsyncApp:
     manage.register(app, deps, router)
     overview.register(app, deps, router)
     runbooks.register(app, deps, router)
+    remediation.register(app, deps, router)
     capture.register(app, deps)
     card.register(app, deps)
     reminders.register(app, deps)

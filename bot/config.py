@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     warroom_playbooks_dir: Path = Path("playbooks")
     warroom_admins: CommaList = Field(default_factory=list)
     warroom_remediation_hosts: CommaList = Field(default_factory=list)
+    warroom_remediation_http_hosts: CommaList = Field(default_factory=list)
     warroom_dry_run: bool = False
     warroom_timeline_reaction: str = Field(default="pushpin", pattern=r"^[a-z0-9_+'-]{1,100}$")
     warroom_reminder_minutes: Annotated[dict[int, int], NoDecode] = Field(
@@ -48,7 +49,9 @@ class Settings(BaseSettings):
     pagerduty_webhook_secrets: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     port: int = Field(default=3000, ge=1, le=65535)
 
-    @field_validator("warroom_admins", "warroom_remediation_hosts", mode="before")
+    @field_validator(
+        "warroom_admins", "warroom_remediation_hosts", "warroom_remediation_http_hosts", mode="before"
+    )
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):

@@ -8,6 +8,7 @@ from bot.app import build_app
 from bot.config import Settings
 from bot.deps import Deps
 from bot.scheduler import start_scheduler
+from bot.slack.remediation import recover_interrupted_runs
 from bot.slack.rooms import resume_unfinished_rooms
 
 
@@ -17,6 +18,7 @@ async def run_socket_mode(settings: Settings) -> None:
     deps = Deps.from_settings(settings)
     handler = AsyncSocketModeHandler(build_app(deps), settings.slack_app_token.get_secret_value())
     await resume_unfinished_rooms(deps)
+    deps.worker.submit(lambda: recover_interrupted_runs(deps), name="recover remediation runs")
     scheduler = start_scheduler(deps)
     try:
         await handler.start_async()  # type: ignore[no-untyped-call]

@@ -49,6 +49,10 @@ class Worker:
         async with self._semaphore:
             try:
                 await job()
+            except WarroomError as exc:
+                log.warning("%s did not complete: %s", name, exc)  # told to the person; no stack needed
+                if on_error is not None:
+                    await self._report(on_error, exc, name)
             except Exception as exc:
                 log.exception("%s failed: %s", name, exc)
                 if on_error is not None:

@@ -116,6 +116,78 @@ class PostedRunbook(SQLModel, table=True):
     posted_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class RemediationRun(SQLModel, table=True):
+    """One request to run a runbook action; its `state` only moves by compare-and-set."""
+
+    __tablename__ = "remediation_runs"
+    __table_args__ = (UniqueConstraint("request_key", name="uq_remediation_runs_request_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incidents.id", ondelete="CASCADE")
+    request_key: str = Field(max_length=255)
+    playbook_id: str = Field(max_length=63)
+    action_id: str = Field(max_length=63)
+    label: str = Field(max_length=75)
+    target: str = Field(max_length=200)
+    risk: str = Field(max_length=10)
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    binding: str = Field(max_length=64)
+    state: str = Field(max_length=20)
+    required_approvals: int = 0
+    requested_by: str = Field(max_length=32)
+    automatic: bool = False
+    dry_run: bool = False
+    requested_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    dispatched_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    outcome: str = Field(default="", sa_type=Text)
+    excerpt: str = Field(default="", sa_type=Text)
+    channel_id: str | None = Field(default=None, max_length=32)
+    message_ts: str | None = Field(default=None, max_length=32)
+
+
+class RemediationVote(SQLModel, table=True):
+    """One person's approval or rejection of a run; one vote each."""
+
+    __tablename__ = "remediation_votes"
+    __table_args__ = (UniqueConstraint("run_id", "voter_id", name="uq_remediation_votes_run_voter"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="remediation_runs.id", ondelete="CASCADE")
+    voter_id: str = Field(max_length=32)
+    approve: bool
+    at: datetime = Field(sa_type=UTCDateTime)
+
+
+class RemediationAudit(SQLModel, table=True):
+    """An append-only record of every state change of a run, written in the same transaction."""
+
+    __tablename__ = "remediation_audit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="remediation_runs.id", ondelete="CASCADE")
+    at: datetime = Field(sa_type=UTCDateTime)
+    from_state: str = Field(max_length=20)
+    to_state: str = Field(max_length=20)
+    actor_id: str | None = Field(default=None, max_length=32)
+    detail: str = Field(default="", sa_type=Text)
+
+
+class KillSwitch(SQLModel, table=True):
+    """Append-only kill-switch changes: scope "*" is every action, "playbook/action" one of them;
+    the newest row of a scope is its state, the rows before it are the audit."""
+
+    __tablename__ = "kill_switches"
+    __table_args__ = (Index("ix_kill_switches_scope", "scope", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    scope: str = Field(max_length=130)
+    engaged: bool
+    changed_by: str = Field(max_length=32)
+    changed_at: datetime = Field(sa_type=UTCDateTime)
+
+
 def table(model: type[SQLModel]) -> Table:
     """The Core table behind a model, for single statements on hot paths."""
     return cast(Table, model.__table__)  # type: ignore[attr-defined]

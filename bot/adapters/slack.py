@@ -118,6 +118,10 @@ class SlackGateway:
                 raise
             await self.post(user, text)
 
+    async def group_members(self, group_id: str) -> list[str]:
+        """The people in a user group."""
+        return [str(user) for user in (await self.call("usergroups.users.list", usergroup=group_id))["users"]]
+
     async def user(self, user_id: str) -> dict[str, Any]:
         """`users.info` for someone, cached for a few minutes (guest status rarely changes)."""
         cached = self._users.get(user_id)

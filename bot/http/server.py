@@ -20,6 +20,7 @@ from bot.app import build_app
 from bot.deps import Deps
 from bot.http.signing import is_valid_slack_request
 from bot.scheduler import start_scheduler
+from bot.slack.remediation import recover_interrupted_runs
 from bot.slack.rooms import resume_unfinished_rooms
 from storage.session import get_engine
 
@@ -61,6 +62,7 @@ def create_web_app(deps: Deps) -> Starlette:
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await resume_unfinished_rooms(deps)
+        deps.worker.submit(lambda: recover_interrupted_runs(deps), name="recover remediation runs")
         scheduler = start_scheduler(deps)
         state["scheduler"] = scheduler
         yield

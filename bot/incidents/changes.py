@@ -20,6 +20,7 @@ from bot.incidents.errors import IncidentNotFound
 from bot.incidents.permissions import Action, Actor, check
 from bot.incidents.rules import OPEN_STATUSES, Role, Severity, Status, escape_mrkdwn
 from bot.incidents.service import get_incident, record_event
+from bot.remediation.runs import void_pending
 from storage.models import Incident, RoleAssignment, TimelineEvent, table
 
 T = TypeVar("T")
@@ -155,6 +156,7 @@ def change_severity(
         data={"from": int(was), "to": int(to)},
     )
     message = f"<@{by}> changed the severity from {was.label} to *{to.label}*."
+    message += void_pending(session, incident_id, f"the severity changed to {to.label}", ctx.at, by)
     return Outcome(incident, message, broadcast=to < was, rematch=True)
 
 
@@ -218,7 +220,9 @@ def close_incident(session: Session, incident_id: int, ctx: Context) -> Outcome:
     ):
         raise AlreadyChanged(f"{incident.ref} was just changed by someone else; look at the card.")
     record_event(session, incident, "closed", at=ctx.at, actor_id=ctx.actor.user_id, text="Closed")
-    return Outcome(incident, f"<@{ctx.actor.user_id}> closed {incident.ref}.", broadcast=True)
+    message = f"<@{ctx.actor.user_id}> closed {incident.ref}."
+    message += void_pending(session, incident_id, "the incident closed", ctx.at, ctx.actor.user_id)
+    return Outcome(incident, message, broadcast=True)
 
 
 def reopen_incident(session: Session, incident_id: int, ctx: Context) -> Outcome:

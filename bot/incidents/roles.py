@@ -8,6 +8,7 @@ from bot.incidents.changes import AlreadyChanged, Context, Outcome, authorise, c
 from bot.incidents.permissions import Action
 from bot.incidents.rules import Role
 from bot.incidents.service import get_incident, record_event
+from bot.remediation.runs import void_pending
 from storage.models import RoleAssignment
 
 
@@ -47,7 +48,10 @@ def assign_role(
         text=f"{role.label}: {_mention(previous)} → <@{user_id}>",
         data={"role": role.value, "from": previous, "to": user_id},
     )
-    return Outcome(incident, _handover_message(role, by, previous, user_id), invite=(user_id,))
+    message = _handover_message(role, by, previous, user_id)
+    if role is Role.COMMANDER:
+        message += void_pending(session, incident_id, "the incident commander changed", ctx.at, by)
+    return Outcome(incident, message, invite=(user_id,))
 
 
 def _holder(session: Session, incident_id: int, role: Role) -> RoleAssignment | None:

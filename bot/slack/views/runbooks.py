@@ -9,6 +9,7 @@ from bot.incidents.rules import escape_mrkdwn
 from bot.playbooks.matching import Fit
 from bot.playbooks.models import Action, Playbook
 from bot.slack.views import Blocks
+from bot.slack.views.remediation import action_buttons
 
 READ = "runbook.read"
 SECTION_MAX = 2900
@@ -40,7 +41,11 @@ def runbook_message(fit: Fit) -> tuple[str, Blocks]:
     }
     blocks: Blocks = [
         {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)[:SECTION_MAX]}},
-        {"type": "actions", "block_id": f"runbook.{playbook.id}", "elements": [button]},
+        {
+            "type": "actions",
+            "block_id": f"runbook.{playbook.id}",
+            "elements": [button, *action_buttons(playbook)],
+        },
     ]
     return f"Runbook: {escape_mrkdwn(playbook.meta.title)} ({escape_mrkdwn(fit.why)})", blocks
 
