@@ -11,29 +11,48 @@ from pathlib import Path
 from typing import Any
 
 from bot.simulator import SlackSimulator
-from bot.simulator.harness import LocalWarroom, local_settings
+from bot.simulator.automation import AutomationEndpoint
+from bot.simulator.harness import SAMPLE_PLAYBOOKS, LocalWarroom, local_settings
 
 Out = Callable[[str], None]
 
 
 def run_demo(*, latency: float = 0.0, out: Out = print) -> None:
     """Play an incident as people would and print what Slack shows them."""
-    for noisy in ("alembic", "httpx"):
+    for noisy in ("alembic", "httpx", "bot"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    simulator = SlackSimulator()
+    simulator, automation = SlackSimulator(), AutomationEndpoint()
     simulator.start()
+    automation.start()
     simulator.set_latency(latency)
     with tempfile.TemporaryDirectory(prefix="warroom-demo-") as workdir:
-        database_url = f"sqlite:///{Path(workdir) / 'demo.db'}"
-        slack = LocalWarroom(simulator, local_settings(simulator, database_url))
+        settings = local_settings(
+            simulator,
+            f"sqlite:///{Path(workdir) / 'demo.db'}",
+            warroom_playbooks_dir=_local_playbooks(Path(workdir), automation.host),
+            warroom_remediation_hosts=[automation.host],
+            warroom_remediation_http_hosts=["127.0.0.1"],
+        )
+        slack = LocalWarroom(simulator, settings)
         try:
-            _play(Scene(slack, out))
+            _play(Scene(slack, out), automation)
         finally:
             slack.stop()
+            automation.stop()
             simulator.stop()
 
 
-def _play(scene: Scene) -> None:
+def _local_playbooks(workdir: Path, host: str) -> Path:
+    """The sample runbooks, their automation pointed at the demo's local endpoint."""
+    books = workdir / "playbooks"
+    books.mkdir()
+    for path in SAMPLE_PLAYBOOKS.glob("*.md"):
+        text = path.read_text(encoding="utf-8").replace("https://automation.internal", f"http://{host}")
+        (books / path.name).write_text(text, encoding="utf-8")
+    return books
+
+
+def _play(scene: Scene, automation: AutomationEndpoint) -> None:
     scene.type("U0ALICE", "declare sev2 Checkout returns 500s", "C0GENERAL")
     room = scene.room()
     scene.show_room(room)
@@ -43,6 +62,16 @@ def _play(scene: Scene) -> None:
     ts = scene.slack.sim.add_message(room, "Error rate is back under 0.5% after the rollback", user="U0CAROL")
     scene.out(f"\n@carol in #{scene.name(room)}: Error rate is back under 0.5% after the rollback")
     scene.react("U0ALICE", room, ts)
+    scene.type("U0BOB", "role ops <@U0CAROL|carol>", room)
+    scene.type("U0BOB", "run rollback-checkout release=v41", room)
+    scene.click("U0CAROL", room, "remediation.approve", scene.latest_run())
+    scene.out(
+        f"\n  (the automation endpoint received {len(automation.hits)} call(s): "
+        + ", ".join(
+            f"{hit.path} {hit.body.get('parameters')} key={hit.idempotency_key}" for hit in automation.hits
+        )
+        + ")"
+    )
     scene.type("U0BOB", "update Rolled back to v41; error rate falling, watching for 15 minutes", room)
     scene.type("U0BOB", "resolve Rolled back to v41", room)
     scene.type("U0BOB", "close", room)
@@ -90,6 +119,40 @@ class Scene:
         self.slack.person.post(body.encode(), "application/json")
         self.slack.settle()
         self._show_new()
+
+    def click(self, user: str, channel: str, action_id: str, value: str) -> None:
+        """Press a button in a channel."""
+        self.out(f"\n@{_name(self.slack, user)} presses {action_id.split('.')[-1].capitalize()}")
+        self.slack.person.interaction(
+            {
+                "type": "block_actions",
+                "user": {"id": user, "team_id": "T0TEAM"},
+                "team": {"id": "T0TEAM"},
+                "trigger_id": f"demo.{user}",
+                "channel": {"id": channel},
+                "container": {"type": "message", "message_ts": "0", "channel_id": channel},
+                "actions": [
+                    {
+                        "action_id": action_id,
+                        "block_id": "demo",
+                        "type": "button",
+                        "value": value,
+                        "action_ts": str(len(self.slack.sim.calls)),
+                    }
+                ],
+            }
+        )
+        self.slack.settle()
+        self._show_new()
+
+    def latest_run(self) -> str:
+        """The id of the newest remediation request, from its Approve button."""
+        for message in reversed(self.slack.sim.calls_to("chat.postMessage")):
+            for block in message.args.get("blocks") or []:
+                for element in block.get("elements", []):
+                    if element.get("action_id") == "remediation.approve":
+                        return str(element["value"])
+        raise LookupError("no remediation request was posted")
 
     def room(self) -> str:
         """The newest war room."""

@@ -6,6 +6,7 @@ Slack and calls the executor, the only place a remediation leaves Warroom.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from bot import clock
@@ -108,10 +109,11 @@ async def cast_vote(deps: Deps, run_id: int, approve: bool, ctx: Context) -> Non
     action = find_action(deps.catalog, run.playbook_id, run.action_id)
     groups = await groups_of(deps, ctx.actor.user_id, action.approvers)
     run, completed = await run_in_session(vote, run_id, approve, deps.catalog, ctx, groups=groups)
-    await refresh_request(deps, run, action)
     if completed:
-        await dispatch(deps, run)
-    elif run.state in ("expired", "cancelled"):
+        await dispatch(deps, run)  # it updates the request message on the way
+        return
+    await refresh_request(deps, run, action)
+    if run.state in ("expired", "cancelled"):
         raise RunRefused(
             f"This request is {'expired' if run.state == 'expired' else 'void'}; ask again if needed."
         )
@@ -134,8 +136,10 @@ async def dispatch(deps: Deps, run: RemediationRun) -> None:
         await refresh_request(deps, run, action)
         return
     approved_by = await run_in_session(approvals, run.id)
-    await deps.slack.post(_room(run), announcement(run, approved_by))
-    await refresh_request(deps, run, action)
+    # announce before anything is sent; the request message catches up alongside
+    await asyncio.gather(
+        deps.slack.post(_room(run), announcement(run, approved_by)), refresh_request(deps, run, action)
+    )
     run = await run_in_session(start_run, run.id, clock.now())
     if run.state == "blocked":
         await deps.slack.post(_room(run), blocked(run, "the kill switch is on"))
@@ -149,8 +153,9 @@ async def _run_and_report(deps: Deps, run: RemediationRun, action: Action) -> No
     run = await run_in_session(
         finish_run, run.id, execution.outcome, execution.detail, execution.excerpt, clock.now()
     )
-    await deps.slack.post(_room(run), report(run, execution.duration_ms))
-    await refresh_request(deps, run, action)
+    await asyncio.gather(
+        deps.slack.post(_room(run), report(run, execution.duration_ms)), refresh_request(deps, run, action)
+    )
 
 
 async def _execute(deps: Deps, run: RemediationRun, action: Action) -> Execution:

@@ -41,4 +41,8 @@ def test_demo_prints_what_people_see():
     assert "topic: SEV1 · Investigating · IC @bob" in out
     assert "(only you) Added the message to the INC-1 timeline." in out
     assert "@bob closed INC-1." in out
+    assert "Runbook: Checkout returns 5xx after a deploy" in out
+    assert "@bob asks to run *Roll back checkout to the previous release*" in out
+    assert "requested by @bob, approved by @carol." in out
+    assert "(the automation endpoint received 1 call(s): /deploys/rollback {'release': 'v41'} key=warroom-run-1)" in out
     assert "*Role* @alice: Incident commander: @alice → @bob" in out
