@@ -44,5 +44,6 @@ def test_demo_prints_what_people_see():
     assert "Runbook: Checkout returns 5xx after a deploy" in out
     assert "@bob asks to run *Roll back checkout to the previous release*" in out
     assert "requested by @bob, approved by @carol." in out
-    assert "(the automation endpoint received 1 call(s): /deploys/rollback {'release': 'v41'} key=warroom-run-1)" in out
+    endpoint = "(the automation endpoint received 1 call(s): /deploys/rollback {'release': 'v41'}"
+    assert f"{endpoint} key=warroom-run-1)" in out
     assert "*Role* @alice: Incident commander: @alice → @bob" in out
