@@ -188,6 +188,76 @@ class KillSwitch(SQLModel, table=True):
     changed_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class WebhookDelivery(SQLModel, table=True):
+    """A PagerDuty webhook delivery, stored before it is answered; `X-Webhook-Id` is unique."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (UniqueConstraint("delivery_id", name="uq_webhook_deliveries_delivery_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: str = Field(max_length=255)
+    body: str = Field(sa_type=Text)
+    received_at: datetime = Field(sa_type=UTCDateTime)
+    processed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    outcome: str = Field(default="", max_length=200)
+
+
+class Alert(SQLModel, table=True):
+    """One PagerDuty alert (repeats collapse into it with a count) and how it was triaged."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("dedup_key", name="uq_alerts_dedup_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedup_key: str = Field(max_length=255)
+    pd_incident_id: str = Field(max_length=64)
+    service_id: str = Field(default="", max_length=64)
+    service_name: str = Field(default="", max_length=200)
+    title: str = Field(default="", max_length=1024)
+    urgency: str = Field(default="", max_length=20)
+    priority: str = Field(default="", max_length=50)
+    status: str = Field(default="triggered", max_length=20)
+    count: int = 1
+    triage: str = Field(default="", max_length=10)
+    rule: str = Field(default="", max_length=100)
+    incident_id: int | None = Field(default=None, foreign_key="incidents.id", ondelete="SET NULL")
+    first_seen_at: datetime = Field(sa_type=UTCDateTime)
+    last_seen_at: datetime = Field(sa_type=UTCDateTime)
+    acknowledged_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    raw: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class AlertEvent(SQLModel, table=True):
+    """Each trigger, acknowledgement and resolution of an alert, for the noise report."""
+
+    __tablename__ = "alert_events"
+    __table_args__ = (Index("ix_alert_events_alert_at", "alert_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(foreign_key="alerts.id", ondelete="CASCADE")
+    kind: str = Field(max_length=20)
+    at: datetime = Field(sa_type=UTCDateTime)
+    paged: bool = False
+
+
+class Page(SQLModel, table=True):
+    """A PagerDuty incident Warroom opened to page someone; `incident_key` makes a retry a no-op."""
+
+    __tablename__ = "pages"
+    __table_args__ = (UniqueConstraint("incident_key", name="uq_pages_incident_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incidents.id", ondelete="CASCADE")
+    incident_key: str = Field(max_length=255)
+    service_id: str = Field(max_length=64)
+    service_name: str = Field(max_length=200)
+    pd_incident_id: str | None = Field(default=None, max_length=64)
+    paged_by: str = Field(max_length=32)
+    paged_at: datetime = Field(sa_type=UTCDateTime)
+    assignees: str = Field(default="", max_length=1000)
+
+
 def table(model: type[SQLModel]) -> Table:
     """The Core table behind a model, for single statements on hot paths."""
     return cast(Table, model.__table__)  # type: ignore[attr-defined]
