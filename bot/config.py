@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     pagerduty_api_token: SecretStr | None = None
     pagerduty_api_url: str = "https://api.pagerduty.com"
     pagerduty_from_email: str | None = None
+    warroom_triage_rules: Path = Path("triage.yaml")
+    warroom_resolve_pagerduty: bool = True
+    warroom_alert_report_channel: str | None = None
     pagerduty_webhook_secrets: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     port: int = Field(default=3000, ge=1, le=65535)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.adapters.slack import SlackGateway
+from bot.alerts.triage import Rules, load_rules
 from bot.config import Settings
 from bot.playbooks.loader import load_for_app
 from bot.playbooks.matching import Catalog
@@ -19,6 +20,7 @@ class Deps:
     slack: SlackGateway
     worker: Worker
     catalog: Catalog
+    rules: Rules
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Deps:
@@ -29,4 +31,5 @@ class Deps:
             slack=SlackGateway(token, settings.slack_api_url),
             worker=Worker(settings.warroom_workers, settings.warroom_queue_size),
             catalog=Catalog(load_for_app(settings.warroom_playbooks_dir)),
+            rules=load_rules(settings.warroom_triage_rules),
         )

@@ -45,6 +45,7 @@ class SlackGateway:
         )
         self.calls: Counter[str] = Counter()
         self._users: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._bot_user_id: str | None = None
 
     async def call(self, method: str, **arguments: Any) -> dict[str, Any]:
         """Call `method` with JSON arguments; raise `SlackCallFailed` with Slack's error."""
@@ -62,11 +63,11 @@ class SlackGateway:
         return str(response["channel"]["id"])
 
     async def invite(self, channel: str, users: list[str]) -> None:
-        """Invite people; someone already in the channel is not an error."""
+        """Invite people; someone already in the channel (or Warroom itself) is not an error."""
         try:
             await self.call("conversations.invite", channel=channel, users=",".join(users))
         except SlackCallFailed as exc:
-            if exc.error != "already_in_channel":
+            if exc.error not in ("already_in_channel", "cant_invite_self"):
                 raise
 
     async def set_topic(self, channel: str, topic: str) -> None:
@@ -143,6 +144,12 @@ class SlackGateway:
         )
         if response.status_code != 200:
             log.warning("response_url answered %s", response.status_code)
+
+    async def bot_user_id(self) -> str:
+        """Warroom's own user id (auth.test, once per process)."""
+        if self._bot_user_id is None:
+            self._bot_user_id = str((await self.call("auth.test"))["user_id"])
+        return self._bot_user_id
 
     async def auth_ok(self) -> bool:
         """Whether the token is accepted."""

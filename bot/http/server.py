@@ -18,8 +18,10 @@ from starlette.routing import Route
 
 from bot.app import build_app
 from bot.deps import Deps
+from bot.http.pagerduty import webhook_route
 from bot.http.signing import is_valid_slack_request
 from bot.scheduler import start_scheduler
+from bot.slack.alerts import process_deliveries
 from bot.slack.remediation import recover_interrupted_runs
 from bot.slack.rooms import resume_unfinished_rooms
 from storage.session import get_engine
@@ -63,6 +65,7 @@ def create_web_app(deps: Deps) -> Starlette:
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await resume_unfinished_rooms(deps)
         deps.worker.submit(lambda: recover_interrupted_runs(deps), name="recover remediation runs")
+        deps.worker.submit(lambda: process_deliveries(deps), name="stored pagerduty webhooks")
         scheduler = start_scheduler(deps)
         state["scheduler"] = scheduler
         yield
@@ -73,6 +76,7 @@ def create_web_app(deps: Deps) -> Starlette:
         routes=[
             Route("/slack/events", slack_events, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/pagerduty/webhook", webhook_route(deps), methods=["POST"]),
         ],
         lifespan=lifespan,
     )

@@ -25,3 +25,19 @@ def is_valid_slack_request(
     if abs(now - int(timestamp)) > MAX_SKEW_SECONDS or not _SIGNATURE.match(signature):
         return False
     return hmac.compare_digest(slack_signature(secret, timestamp, body), signature)
+
+
+def pagerduty_signature(secret: str, body: bytes) -> str:
+    """One `v1=` entry of `X-PagerDuty-Signature` for this body."""
+    return "v1=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def is_valid_pagerduty_request(secrets: list[str], header: str | None, body: bytes) -> bool:
+    """True when any `v1=` entry matches any configured secret (several while rotating)."""
+    if not header or not secrets:
+        return False
+    offered = [entry.strip() for entry in header.split(",") if entry.strip().startswith("v1=")]
+    expected = [pagerduty_signature(secret, body) for secret in secrets]
+    # compare every pair so timing says nothing about which entry or secret matched
+    matches = [hmac.compare_digest(e, o) for e in expected for o in offered]
+    return any(matches)

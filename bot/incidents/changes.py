@@ -55,6 +55,7 @@ class Context:
     at: datetime
     admins: list[str]
     channel_id: str | None = None
+    bot_user_id: str | None = None  # an incident opened from an alert has Warroom as its IC
 
 
 def find_incident(session: Session, *, number: int | None, channel_id: str) -> Incident:
@@ -111,6 +112,7 @@ def ensure_may(session: Session, incident: Incident, action: Action, ctx: Contex
         scribe=roles.get(Role.SCRIBE),
         admins=ctx.admins,
         in_channel=ctx.channel_id is not None and ctx.channel_id == incident.channel_id,
+        commander_is_bot=ctx.bot_user_id is not None and incident.commander_id == ctx.bot_user_id,
     )
 
 

@@ -32,7 +32,14 @@ class Actor:
 
 
 def check(
-    action: Action, actor: Actor, *, commander: str, scribe: str | None, admins: list[str], in_channel: bool
+    action: Action,
+    actor: Actor,
+    *,
+    commander: str,
+    scribe: str | None,
+    admins: list[str],
+    in_channel: bool,
+    commander_is_bot: bool = False,
 ) -> None:
     """Raise `NotAllowed` unless `actor` may perform `action`."""
     if actor.is_guest or actor.is_external:
@@ -47,7 +54,8 @@ def check(
             return
         who = f"the incident commander (<@{commander}>), the {Role.SCRIBE.value} or a Warroom admin"
     else:
-        if actor.user_id == commander or is_admin:
+        # an incident opened from an alert starts with Warroom as IC: anyone in the room takes over
+        if actor.user_id == commander or is_admin or (commander_is_bot and in_channel):
             return
         who = f"the incident commander (<@{commander}>) or a Warroom admin"
     raise NotAllowed(f"Only {who} can {action.value}.")

@@ -5,17 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
+from bot.incidents.changes import find_incident
 from bot.incidents.service import get_incident
 from bot.playbooks.matching import Catalog, Facts, Fit
 from storage.errors import is_unique_violation
-from storage.models import Incident, PostedRunbook
+from storage.models import Alert, Incident, PostedRunbook
 
 
-def facts_of(incident: Incident) -> Facts:
-    """What a runbook can match on for this incident."""
-    return Facts(title=incident.title, severity=incident.severity)
+def facts_of(session: Session, incident: Incident) -> Facts:
+    """What a runbook can match on: the title and severity, and the alert behind the incident."""
+    alert = session.exec(
+        select(Alert).where(Alert.incident_id == incident.id).order_by(col(Alert.id))
+    ).first()
+    if alert is None:
+        return Facts(title=incident.title, severity=incident.severity)
+    return Facts(
+        title=incident.title, severity=incident.severity, service=alert.service_name, alert=alert.title
+    )
 
 
 def claim_new_runbooks(
@@ -26,7 +34,7 @@ def claim_new_runbooks(
     claimed: list[Fit] = []
     if incident.channel_id is None:
         return incident, claimed  # nowhere to show them yet; the room's opening will
-    for fit in catalog.match(facts_of(incident)):
+    for fit in catalog.match(facts_of(session, incident)):
         try:
             with session.begin_nested():
                 session.add(
@@ -43,3 +51,9 @@ def claim_new_runbooks(
             continue
         claimed.append(fit)
     return incident, claimed
+
+
+def incident_facts(session: Session, number: int | None, channel_id: str) -> tuple[Incident, Facts]:
+    """The incident named (or whose room this is) and what runbooks can match on."""
+    incident = find_incident(session, number=number, channel_id=channel_id)
+    return incident, facts_of(session, incident)

@@ -27,7 +27,13 @@ async def context_for(deps: Deps, user_id: str, team_id: str, channel_id: str | 
         is_guest=bool(user.get("is_restricted") or user.get("is_ultra_restricted")),
         is_external=bool(user.get("team_id")) and user.get("team_id") != team_id,
     )
-    return Context(actor=actor, at=clock.now(), admins=deps.settings.warroom_admins, channel_id=channel_id)
+    return Context(
+        actor=actor,
+        at=clock.now(),
+        admins=deps.settings.warroom_admins,
+        channel_id=channel_id,
+        bot_user_id=await deps.slack.bot_user_id(),
+    )
 
 
 async def require_person(deps: Deps, user_id: str) -> None:

@@ -10,8 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
 from bot.errors import WarroomError
-from bot.incidents.changes import find_incident
-from bot.playbooks.service import facts_of
+from bot.playbooks.service import incident_facts
 from bot.slack.commands import CommandContext, Router, Subcommand
 from bot.slack.effects import submit_for
 from bot.slack.views.runbooks import READ, runbook_message, runbook_modal
@@ -51,11 +50,11 @@ def register(app: AsyncApp, deps: Deps, router: Router) -> None:
 async def on_runbooks(ctx: CommandContext) -> None:
     """Answer at once: one read of the incident, matching is in memory."""
     try:
-        incident = in_session(find_incident, number=ctx.number, channel_id=ctx.channel_id)
+        incident, facts = in_session(incident_facts, ctx.number, ctx.channel_id)
     except WarroomError as exc:
         await ctx.answer(exc.user_message)
         return
-    fits = ctx.deps.catalog.match(facts_of(incident))
+    fits = ctx.deps.catalog.match(facts)
     if not fits:
         await ctx.answer(f"No runbook in the playbooks folder fits {incident.ref} yet.")
         return

@@ -1,0 +1,1 @@
+"""Alerts from PagerDuty: webhooks, de-duplication, triage, pages and the noise report."""

@@ -1,0 +1,42 @@
+"""After a PagerDuty webhook is stored: process it and show in Slack what it means."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.exc import IntegrityError
+
+from bot import clock
+from bot.alerts.service import Processed, process_delivery, unprocessed
+from bot.deps import Deps
+from bot.slack.rooms import submit_open_war_room
+from storage.session import run_in_session
+
+log = logging.getLogger(__name__)
+
+
+async def process_deliveries(deps: Deps) -> int:
+    """Handle every stored delivery not yet handled; return how many this call handled."""
+    bot = await deps.slack.bot_user_id()
+    handled = 0
+    for delivery in await run_in_session(unprocessed):
+        try:
+            result = await run_in_session(process_delivery, delivery, deps.rules, bot, clock.now())
+        except IntegrityError:
+            # two deliveries raced to create one alert: the loser's claim rolled back; go again
+            result = await run_in_session(process_delivery, delivery, deps.rules, bot, clock.now())
+        if result is not None:
+            handled += 1
+            await show(deps, result)
+    return handled
+
+
+async def show(deps: Deps, result: Processed) -> None:
+    """Open the war room of a new incident, post a low-urgency notice, or tell a room."""
+    if result.opened is not None:
+        submit_open_war_room(deps, result.opened, response_url=None)
+    if result.notice is not None:
+        channel, text = result.notice
+        await deps.slack.post(channel, text)
+    if result.linked is not None and result.linked.channel_id and result.line:
+        await deps.slack.post(result.linked.channel_id, f":pager: {result.line}")
