@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import re
 import sys
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -105,6 +108,36 @@ def check_playbooks(directory: Path | None) -> None:
     click.echo(f"{len(found)} runbook(s) valid, {len(problems)} problem(s) in {directory}.")
     if problems:
         sys.exit(1)
+
+
+@cli.group()
+def report() -> None:
+    """Reports from what Warroom recorded."""
+
+
+@report.command("alerts")
+@click.option("--since", "window", default="7d", show_default=True, help="How far back: 7d, 24h, 90m.")
+@click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
+def report_alerts(window: str, fmt: str) -> None:
+    """Alert noise per service and alert: counts, pages, time to acknowledge, what to remove."""
+    from bot import clock
+    from bot.alerts.report import alert_report, report_markdown
+    from storage.session import session_scope
+
+    settings = _settings()
+    _guarded(lambda: migrate.open_database(settings.database_url))
+    now = clock.now()
+    with session_scope() as session:
+        figures = alert_report(session, now - _duration(window), now)
+    click.echo(json.dumps(figures, indent=2) if fmt == "json" else report_markdown(figures), nl=fmt == "json")
+
+
+def _duration(text: str) -> timedelta:
+    match = re.fullmatch(r"(\d{1,5})([dhm])", text.strip())
+    if not match:
+        raise click.BadParameter("use a number and d, h or m, e.g. 7d", param_hint="--since")
+    unit = {"d": "days", "h": "hours", "m": "minutes"}[match.group(2)]
+    return timedelta(**{unit: int(match.group(1))})
 
 
 @cli.command()

@@ -1,0 +1,122 @@
+"""The alert noise report's figures on a generated week of alerts."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+
+from click.testing import CliRunner
+
+from bot.alerts.report import alert_report, report_markdown
+from bot.cli import cli
+from bot.scheduler import post_weekly_report
+from storage.models import Alert, AlertEvent
+from storage.session import session_scope
+
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+def alert(
+    session,
+    key: str,
+    title: str,
+    service: str,
+    *,
+    triage: str,
+    first: datetime,
+    ack: timedelta | None = None,
+    incident: int | None = None,
+) -> Alert:
+    row = Alert(
+        dedup_key=key,
+        pd_incident_id=key,
+        service_name=service,
+        title=title,
+        triage=triage,
+        first_seen_at=first,
+        last_seen_at=first,
+        acknowledged_at=first + ack if ack else None,
+        incident_id=incident,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def event(session, row: Alert, kind: str, at: datetime, paged: bool = False) -> None:
+    session.add(AlertEvent(alert_id=row.id, kind=kind, at=at, paged=paged))
+
+
+def generate_week() -> None:
+    """Disk alerts flap at night and page; checkout pages once and is acknowledged fast."""
+    with session_scope() as session:
+        start = NOW - timedelta(days=6)
+        disk = alert(session, "disk", "Disk usage high", "Workers", triage="low", first=start.replace(hour=2))
+        for day in range(6):
+            at = (start + timedelta(days=day)).replace(hour=2)
+            event(session, disk, "triggered", at, paged=True)
+            event(session, disk, "resolved", at + timedelta(minutes=10))
+            event(session, disk, "triggered", at + timedelta(minutes=40), paged=True)  # flaps back within 1 h
+        for n, minutes in enumerate((2, 4, 6, 8, 30)):
+            first = (start + timedelta(days=n)).replace(hour=14)
+            row = alert(
+                session,
+                f"co-{n}",
+                "Checkout 5xx",
+                "Checkout API",
+                triage="high",
+                first=first,
+                ack=timedelta(minutes=minutes),
+            )
+            event(session, row, "triggered", first, paged=True)
+        old = alert(
+            session, "old", "Checkout 5xx", "Checkout API", triage="high", first=NOW - timedelta(days=30)
+        )
+        event(session, old, "triggered", NOW - timedelta(days=30), paged=True)  # outside the window
+
+
+def test_figures_per_service_and_alert(db):
+    generate_week()
+    with session_scope() as session:
+        report = alert_report(session, NOW - timedelta(days=7), NOW)
+    rows = {row["title"]: row for row in report["alerts"]}
+    disk, checkout = rows["Disk usage high"], rows["Checkout 5xx"]
+    assert (disk["count"], disk["pages"], disk["flapping"], disk["night_pages"], disk["low"]) == (
+        12,
+        12,
+        6,
+        12,
+        1,
+    )
+    assert (checkout["count"], checkout["pages"], checkout["night_pages"]) == (5, 5, 0)
+    assert checkout["tta_median_s"] == 6 * 60 and checkout["tta_p90_s"] == 30 * 60
+    assert [c["title"] for c in report["candidates"]] == ["Disk usage high", "Checkout 5xx"]
+    assert report["candidates"][0]["advice"].startswith("flaps")
+    text = report_markdown(report)
+    assert "| Workers | Disk usage high | 12 | 12 | — | — | 0 | 0 | 1 | 6 | 12 |" in text
+
+
+def test_report_command_prints_markdown_and_json(db, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", db)
+    generate_week()
+    monkeypatch.setattr("bot.clock.now", lambda: NOW)
+    md = CliRunner().invoke(cli, ["report", "alerts", "--since", "7d"])
+    assert md.exit_code == 0, md.output
+    assert "# Alert noise report, 2026-11-23 to 2026-11-30" in md.output
+    as_json = CliRunner().invoke(cli, ["report", "alerts", "--since", "7d", "--format", "json"])
+    assert {row["title"] for row in json.loads(as_json.output)["alerts"]} == {
+        "Disk usage high",
+        "Checkout 5xx",
+    }
+    bad = CliRunner().invoke(cli, ["report", "alerts", "--since", "a week"])
+    assert bad.exit_code != 0 and "use a number and d, h or m" in bad.output
+
+
+def test_the_weekly_report_is_posted(warroom, monkeypatch):
+    generate_week()
+    monkeypatch.setattr("bot.clock.now", lambda: NOW)
+    warroom.deps.settings.warroom_alert_report_channel = "C0GENERAL"
+    asyncio.run(post_weekly_report(warroom.deps))
+    [post] = warroom.sim.channel("C0GENERAL")["messages"]
+    assert "Disk usage high" in post["text"] and post["text"].startswith("```# Alert noise report")
