@@ -48,10 +48,41 @@ def store_delivery(session: Session, delivery_id: str, body: str, at: datetime) 
     return True
 
 
-def unprocessed(session: Session) -> list[int]:
+def unprocessed(session: Session, limit: int = 500) -> list[int]:
     """Deliveries stored but not yet handled, oldest first."""
     statement = select(WebhookDelivery.id).where(col(WebhookDelivery.processed_at).is_(None))
-    return [i for i in session.exec(statement.order_by(col(WebhookDelivery.id))).all() if i is not None]
+    return [
+        i
+        for i in session.exec(statement.order_by(col(WebhookDelivery.id)).limit(limit)).all()
+        if i is not None
+    ]
+
+
+def process_batch(
+    session: Session, delivery_pks: list[int], rules: Rules, bot_user_id: str, at: datetime
+) -> list[Processed]:
+    """Handle many deliveries in one transaction, each in a savepoint of its own.
+
+    A delivery that loses a race to create its alert is simply tried again: the alert exists now.
+    """
+    results = []
+    for pk in delivery_pks:
+        for _ in range(2):
+            try:
+                with session.begin_nested():
+                    result = process_delivery(session, pk, rules, bot_user_id, at)
+                break
+            except IntegrityError as exc:
+                if not is_unique_violation(exc):
+                    raise
+                result = None
+            except (InvalidInput, ValueError, TypeError, AttributeError) as exc:
+                _set_aside(session, pk, at, f"could not be processed: {exc}")
+                result = None
+                break
+        if result is not None:
+            results.append(result)
+    return results
 
 
 def process_delivery(
@@ -81,6 +112,14 @@ def process_delivery(
         result = _changed(session, data, kind.removeprefix("incident."), event.get("agent") or {}, occurred)
     delivery.outcome = (f"{kind} alert {result.alert.id}" if result.alert else kind)[:200]
     return result
+
+
+def _set_aside(session: Session, pk: int, at: datetime, outcome: str) -> None:
+    """Mark a malformed delivery handled, saying why, so it never blocks the ones after it."""
+    deliveries = table(WebhookDelivery)
+    session.execute(
+        update(deliveries).where(deliveries.c.id == pk).values(processed_at=at, outcome=outcome[:200])
+    )
 
 
 def _time(value: Any) -> datetime | None:

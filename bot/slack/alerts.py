@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy.exc import IntegrityError
-
 from bot import clock
-from bot.alerts.service import Processed, process_delivery, unprocessed
+from bot.alerts.service import Processed, process_batch, unprocessed
 from bot.deps import Deps
 from bot.slack.rooms import submit_open_war_room
 from storage.session import run_in_session
@@ -16,18 +14,16 @@ log = logging.getLogger(__name__)
 
 
 async def process_deliveries(deps: Deps) -> int:
-    """Handle every stored delivery not yet handled; return how many this call handled."""
+    """Handle every stored delivery not yet handled, in batches; return how many this call did."""
     bot = await deps.slack.bot_user_id()
     handled = 0
-    for delivery in await run_in_session(unprocessed):
-        try:
-            result = await run_in_session(process_delivery, delivery, deps.rules, bot, clock.now())
-        except IntegrityError:
-            # two deliveries raced to create one alert: the loser's claim rolled back; go again
-            result = await run_in_session(process_delivery, delivery, deps.rules, bot, clock.now())
-        if result is not None:
-            handled += 1
+    while batch := await run_in_session(unprocessed):
+        results = await run_in_session(process_batch, batch, deps.rules, bot, clock.now())
+        handled += len(results)
+        for result in results:
             await show(deps, result)
+        if not results:
+            break  # another worker is on this batch
     return handled
 
 

@@ -199,3 +199,16 @@ def test_anyone_in_the_war_room_takes_over_from_warroom_as_ic(app):
     app.command("ic <@U0BOB|bob>", user="U0BOB", channel=incident.channel_id)
     app.settle()
     assert rows(Incident)[0].commander_id == "U0BOB"
+
+
+def test_a_malformed_event_is_set_aside_and_later_ones_still_processed(app):
+    broken = json.dumps({"event": {"event_type": "incident.triggered", "data": {"title": "no id"}}}).encode()
+    deliver(app, broken, "d1")
+    deliver(app, event(key="later", title="Search p99 high", service="Search"), "d2")
+    app.settle()
+    outcomes = sorted(d.outcome for d in rows(WebhookDelivery))
+    assert outcomes == [
+        "could not be processed: the event carries no incident id",
+        "incident.triggered alert 1",
+    ]
+    assert [a.title for a in rows(Alert)] == ["Search p99 high"]
