@@ -32,13 +32,24 @@ class Worker:
         self._semaphore: asyncio.Semaphore | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._idle = threading.Condition()
+        self._waiting: set[str] = set()
 
-    def submit(self, job: Job, *, on_error: OnError | None = None, name: str = "job") -> None:
-        """Queue `job`; raise `WorkerBusy` when the queue is full. Call from the event loop."""
+    def submit(
+        self, job: Job, *, on_error: OnError | None = None, name: str = "job", once: bool = False
+    ) -> None:
+        """Queue `job`; raise `WorkerBusy` when the queue is full. Call from the event loop.
+
+        With `once`, a job of the same name already waiting to start makes this call a no-op:
+        a storm of webhooks queues one drain, not ten thousand.
+        """
+        if once and name in self._waiting:
+            return
         if len(self._tasks) >= self._capacity:
             raise WorkerBusy("Warroom is very busy right now; try again in a minute.")
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self._concurrency)
+        if once:
+            self._waiting.add(name)
         task = asyncio.get_running_loop().create_task(self._run(job, on_error, name))
         with self._idle:
             self._tasks.add(task)
@@ -47,6 +58,7 @@ class Worker:
     async def _run(self, job: Job, on_error: OnError | None, name: str) -> None:
         assert self._semaphore is not None
         async with self._semaphore:
+            self._waiting.discard(name)  # from now on a new submit queues another run
             try:
                 await job()
             except WarroomError as exc:

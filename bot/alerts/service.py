@@ -2,16 +2,19 @@
 
 A delivery is stored under its unique `X-Webhook-Id` before the webhook is answered; processing
 claims it with a compare-and-set, so a retry, a second worker or a restart handles it once.
+Repeats of an alert are counted by the database itself (`count = count + n`), so concurrent
+batches never lose one.
 """
 
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import case, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -48,7 +51,7 @@ def store_delivery(session: Session, delivery_id: str, body: str, at: datetime) 
     return True
 
 
-def unprocessed(session: Session, limit: int = 500) -> list[int]:
+def unprocessed(session: Session, limit: int = 200) -> list[int]:
     """Deliveries stored but not yet handled, oldest first."""
     statement = select(WebhookDelivery.id).where(col(WebhookDelivery.processed_at).is_(None))
     return [
@@ -61,57 +64,98 @@ def unprocessed(session: Session, limit: int = 500) -> list[int]:
 def process_batch(
     session: Session, delivery_pks: list[int], rules: Rules, bot_user_id: str, at: datetime
 ) -> list[Processed]:
-    """Handle many deliveries in one transaction, each in a savepoint of its own.
-
-    A delivery that loses a race to create its alert is simply tried again: the alert exists now.
-    """
-    results = []
-    for pk in delivery_pks:
-        for _ in range(2):
-            try:
-                with session.begin_nested():
-                    result = process_delivery(session, pk, rules, bot_user_id, at)
-                break
-            except IntegrityError as exc:
-                if not is_unique_violation(exc):
-                    raise
-                result = None
-            except (InvalidInput, ValueError, TypeError, AttributeError) as exc:
-                _set_aside(session, pk, at, f"could not be processed: {exc}")
-                result = None
-                break
-        if result is not None:
-            results.append(result)
+    """Handle stored deliveries in one transaction: claim them, count repeats of each alert in
+    one statement, then apply acknowledgements and resolutions in the order they happened."""
+    triggers: dict[str, list[tuple[dict[str, Any], datetime]]] = defaultdict(list)
+    changes: list[tuple[dict[str, Any], str, dict[str, Any], datetime]] = []
+    for pk, body in _claim(session, delivery_pks, at):
+        try:
+            event = json.loads(body)["event"]
+            kind, data = str(event.get("event_type", "")), event.get("data") or {}
+            occurred = _time(event.get("occurred_at")) or at
+            if kind in ("incident.triggered", "incident.reopened"):
+                if not _key(data):
+                    raise InvalidInput("the event carries no incident id")
+                triggers[_key(data)].append((data, occurred))
+            elif kind in HANDLED:
+                changes.append((data, kind.removeprefix("incident."), event.get("agent") or {}, occurred))
+            else:
+                _set_aside(session, pk, at, f"ignored {kind or 'unknown'} event")
+        except (InvalidInput, ValueError, TypeError, AttributeError, KeyError) as exc:
+            _set_aside(session, pk, at, f"could not be processed: {exc}")
+    results = _record_triggers(session, triggers, rules, bot_user_id)
+    for data, status, agent, occurred in sorted(changes, key=lambda change: change[3]):
+        results.append(_changed(session, data, status, agent, occurred))
     return results
 
 
-def process_delivery(
-    session: Session, delivery_pk: int, rules: Rules, bot_user_id: str, at: datetime
-) -> Processed | None:
-    """Handle one stored delivery (None when another worker already did)."""
+def _claim(session: Session, pks: list[int], at: datetime) -> list[tuple[int, str]]:
+    """Mark deliveries handled and take their bodies; a delivery another worker took is skipped."""
     deliveries = table(WebhookDelivery)
-    claimed = session.execute(
+    statement = (
         update(deliveries)
-        .where(deliveries.c.id == delivery_pk, deliveries.c.processed_at.is_(None))
-        .values(processed_at=at)
+        .where(deliveries.c.id.in_(pks), deliveries.c.processed_at.is_(None))
+        .values(processed_at=at, outcome="processed")
+        .returning(deliveries.c.id, deliveries.c.body)
     )
-    if not claimed.rowcount:  # type: ignore[attr-defined]
+    return [(int(pk), str(body)) for pk, body in session.execute(statement).all()]
+
+
+def _record_triggers(
+    session: Session, triggers: dict[str, list[tuple[dict[str, Any], datetime]]], rules: Rules, bot: str
+) -> list[Processed]:
+    if not triggers:
+        return []
+    existing = {
+        a.dedup_key: a for a in session.exec(select(Alert).where(col(Alert.dedup_key).in_(list(triggers))))
+    }
+    results, events = [], []
+    alerts = table(Alert)
+    for key, hits in triggers.items():
+        alert = existing.get(key)
+        if alert is None:
+            result = _new_alert(session, key, hits[0], rules, bot)
+            alert = (
+                result.alert if result else session.exec(select(Alert).where(Alert.dedup_key == key)).one()
+            )
+            if result is not None:
+                results.append(result)
+        assert alert is not None and alert.id is not None
+        latest = max(occurred for _, occurred in hits)
+        session.execute(
+            update(alerts)
+            .where(alerts.c.id == alert.id)
+            .values(
+                count=alerts.c.count + len(hits),
+                status="triggered",
+                last_seen_at=case((alerts.c.last_seen_at < latest, latest), else_=alerts.c.last_seen_at),
+            )
+        )
+        events += [
+            {
+                "alert_id": alert.id,
+                "kind": "triggered",
+                "at": occurred,
+                "paged": data.get("urgency") == "high",
+            }
+            for data, occurred in hits
+        ]
+    session.execute(insert(table(AlertEvent)), events)
+    return results
+
+
+def _new_alert(
+    session: Session, key: str, first: tuple[dict[str, Any], datetime], rules: Rules, bot: str
+) -> Processed | None:
+    """Create the alert (count 0: the caller counts every hit) and triage it; None if another
+    worker created it first."""
+    try:
+        with session.begin_nested():
+            return _triggered(session, key, *first, rules, bot)
+    except IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
         return None
-    delivery = session.get(WebhookDelivery, delivery_pk)
-    assert delivery is not None
-    event = json.loads(delivery.body).get("event") or {}
-    kind = str(event.get("event_type", ""))
-    if kind not in HANDLED:
-        delivery.outcome = f"ignored {kind or 'unknown'} event"[:200]
-        return Processed()
-    data = event.get("data") or {}
-    occurred = _time(event.get("occurred_at")) or at
-    if kind in ("incident.triggered", "incident.reopened"):
-        result = _triggered(session, data, rules, bot_user_id, occurred)
-    else:
-        result = _changed(session, data, kind.removeprefix("incident."), event.get("agent") or {}, occurred)
-    delivery.outcome = (f"{kind} alert {result.alert.id}" if result.alert else kind)[:200]
-    return result
 
 
 def _set_aside(session: Session, pk: int, at: datetime, outcome: str) -> None:
@@ -133,15 +177,11 @@ def _key(data: dict[str, Any]) -> str:
     return str(data.get("incident_key") or data.get("id") or "")[:255]
 
 
-def _triggered(session: Session, data: dict[str, Any], rules: Rules, bot: str, at: datetime) -> Processed:
-    key = _key(data)
-    if not key:
-        raise InvalidInput("the event carries no incident id")
-    alert = session.exec(select(Alert).where(Alert.dedup_key == key)).first()
+def _triggered(
+    session: Session, key: str, data: dict[str, Any], at: datetime, rules: Rules, bot: str
+) -> Processed:
     service = data.get("service") or {}
     urgency, priority = str(data.get("urgency") or ""), str((data.get("priority") or {}).get("summary") or "")
-    if alert is not None:
-        return Processed(alert=_repeat(session, alert, at, paged=urgency == "high"))
     name = str(service.get("summary") or "")
     title = str(data.get("title") or "untitled alert")[:1024]
     decision, rule = rules.decide(name, title, urgency, priority)
@@ -155,34 +195,19 @@ def _triggered(session: Session, data: dict[str, Any], rules: Rules, bot: str, a
         priority=priority[:50],
         triage=decision,
         rule=rule.name if rule else "default",
+        count=0,
         first_seen_at=at,
         last_seen_at=at,
         raw=data,
     )
     session.add(alert)
     session.flush()
-    assert alert.id is not None
-    session.add(AlertEvent(alert_id=alert.id, kind="triggered", at=at, paged=urgency == "high"))
     if decision == "high":
         return _declare(session, alert, Severity(rule.severity if rule else 2), bot, at)
     if decision == "low" and (channel := rules.notice_channel(name)):
         text = f":bell: Low-urgency alert on *{name or 'an unknown service'}*: {title} (not paged by Warroom)"
         return Processed(alert=alert, notice=(channel, text))
     return Processed(alert=alert)
-
-
-def _repeat(session: Session, alert: Alert, at: datetime, *, paged: bool) -> Alert:
-    """Count a repeat in the database itself, so simultaneous repeats are all counted."""
-    alerts = table(Alert)
-    session.execute(
-        update(alerts).where(alerts.c.id == alert.id).values(count=alerts.c.count + 1, status="triggered")
-    )
-    session.refresh(alert)
-    if alert.last_seen_at < at:
-        alert.last_seen_at = at
-    assert alert.id is not None
-    session.add(AlertEvent(alert_id=alert.id, kind="triggered", at=at, paged=paged))
-    return alert
 
 
 def _declare(session: Session, alert: Alert, severity: Severity, bot: str, at: datetime) -> Processed:

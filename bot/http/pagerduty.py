@@ -13,7 +13,7 @@ from bot.alerts.service import store_delivery
 from bot.deps import Deps
 from bot.http.signing import is_valid_pagerduty_request
 from bot.slack.alerts import process_deliveries
-from storage.session import in_session
+from storage.session import run_in_session
 
 MAX_BODY_BYTES = 256 * 1024
 
@@ -41,9 +41,11 @@ def webhook_route(deps: Deps) -> Callable[[Request], Awaitable[Response]]:
             return _answer(400, "body is not JSON")
         if not isinstance(parsed, dict) or not isinstance(parsed.get("event"), dict):
             return _answer(400, "body has no event")
-        if not in_session(store_delivery, delivery_id, body.decode(errors="replace"), clock.now()):
+        # off the event loop: a batch being processed may hold the database for a moment
+        stored = await run_in_session(store_delivery, delivery_id, body.decode(errors="replace"), clock.now())
+        if not stored:
             return _answer(200, "duplicate delivery")
-        deps.worker.submit(lambda: process_deliveries(deps), name="pagerduty webhook")
+        deps.worker.submit(lambda: process_deliveries(deps), name="pagerduty webhooks", once=True)
         return _answer(202, "accepted")
 
     return pagerduty_webhook
