@@ -125,7 +125,7 @@ def main() -> int:
             [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1"],
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=open("/tmp/alerts.err", "w"),
+            stderr=subprocess.DEVNULL,
         )
         try:
             for _ in range(300):
