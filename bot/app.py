@@ -17,6 +17,7 @@ from bot.slack.listeners import (
     incident,
     manage,
     overview,
+    paging,
     remediation,
     reminders,
     runbooks,
@@ -45,6 +46,7 @@ def build_app(deps: Deps) -> AsyncApp:
     overview.register(app, deps, router)
     runbooks.register(app, deps, router)
     remediation.register(app, deps, router)
+    paging.register(app, deps, router)
     capture.register(app, deps)
     card.register(app, deps)
     reminders.register(app, deps)

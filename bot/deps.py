@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.adapters.pagerduty import PagerDutyGateway
 from bot.adapters.slack import SlackGateway
 from bot.alerts.triage import Rules, load_rules
 from bot.config import Settings
@@ -21,15 +22,22 @@ class Deps:
     worker: Worker
     catalog: Catalog
     rules: Rules
+    pagerduty: PagerDutyGateway | None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Deps:
         """Wire the process-wide collaborators from settings."""
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
+        pd_token = settings.pagerduty_api_token
         return cls(
             settings=settings,
             slack=SlackGateway(token, settings.slack_api_url),
             worker=Worker(settings.warroom_workers, settings.warroom_queue_size),
             catalog=Catalog(load_for_app(settings.warroom_playbooks_dir)),
             rules=load_rules(settings.warroom_triage_rules),
+            pagerduty=PagerDutyGateway(
+                pd_token.get_secret_value(), settings.pagerduty_api_url, settings.pagerduty_from_email
+            )
+            if pd_token
+            else None,
         )

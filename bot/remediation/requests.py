@@ -48,13 +48,21 @@ def request_run(
     *,
     groups: frozenset[str] = frozenset(),
     dry_run: bool = False,
+    automatic: bool = False,
 ) -> Requested:
-    """Record a request; one open run per action and parameters per incident."""
+    """Record a request; one open run per action and parameters per incident.
+
+    An `automatic` request is Warroom's own, for an action the runbook put in auto mode (low
+    risk, no approval): it is audited as automatic and passes the same pre-checks.
+    """
     incident = get_incident(session, incident_id)
     authorise(session, incident, Permission.NOTE, ctx)
     action = find_action(catalog, playbook_id, action_id)
     who = ctx.actor.user_id
-    if not (holds(action.requesters, who, current_roles(session, incident_id), groups) or who in ctx.admins):
+    if automatic and (action.mode != "auto" or action.required_approvals):
+        raise RunRefused(f"{action.label} is not promoted to auto mode.")
+    allowed = holds(action.requesters, who, current_roles(session, incident_id), groups) or who in ctx.admins
+    if not (automatic or allowed):
         raise RunRefused(f"Only {describe(action.requesters)} (or a Warroom admin) may run {action.label}.")
     key = open_key(incident_id, playbook_id, action_id, dict(params))
     existing = session.exec(select(RemediationRun).where(RemediationRun.request_key == key)).first()
@@ -76,6 +84,7 @@ def request_run(
         required_approvals=action.required_approvals,
         requested_by=who,
         dry_run=dry_run,
+        automatic=automatic,
         requested_at=ctx.at,
         expires_at=ctx.at + APPROVAL_TTL,
         channel_id=incident.channel_id,

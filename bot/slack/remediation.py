@@ -21,13 +21,15 @@ from bot.adapters.executors import (
 )
 from bot.deps import Deps
 from bot.incidents.changes import Context
+from bot.incidents.permissions import Actor
+from bot.playbooks.matching import Fit
 from bot.playbooks.models import Action
 from bot.remediation.dispatch import announce_run, finish_run, interrupted_runs, start_run
 from bot.remediation.params import Value
 from bot.remediation.requests import approvals, get_run, request_run, vote
 from bot.remediation.runs import RunRefused, find_action, last_detail, remember_message
 from bot.slack.views.remediation import announcement, blocked, report, request_message
-from storage.models import RemediationRun
+from storage.models import Incident, RemediationRun
 from storage.session import run_in_session
 
 log = logging.getLogger(__name__)
@@ -75,7 +77,14 @@ async def groups_of(deps: Deps, user_id: str, entries: tuple[str, ...]) -> froze
 
 
 async def request(
-    deps: Deps, incident_id: int, playbook_id: str, action_id: str, params: dict[str, Value], ctx: Context
+    deps: Deps,
+    incident_id: int,
+    playbook_id: str,
+    action_id: str,
+    params: dict[str, Value],
+    ctx: Context,
+    *,
+    automatic: bool = False,
 ) -> None:
     """Record the request; run it at once when no approval is needed, else ask for votes."""
     action = find_action(deps.catalog, playbook_id, action_id)
@@ -90,6 +99,7 @@ async def request(
         ctx,
         groups=groups,
         dry_run=deps.settings.warroom_dry_run,
+        automatic=automatic,
     )
     run = requested.run
     if not requested.created:
@@ -200,3 +210,19 @@ async def recover_interrupted_runs(deps: Deps) -> None:
             clock.now(),
         )
         await deps.slack.post(_room(run), report(run, 0))
+
+
+async def run_auto_actions(deps: Deps, incident: Incident, fits: list[Fit]) -> None:
+    """Run, without a click, the auto-mode actions of runbooks an alert matched."""
+    bot = await deps.slack.bot_user_id()
+    assert incident.id is not None
+    ctx = Context(Actor(bot), clock.now(), deps.settings.warroom_admins, incident.channel_id, bot)
+    for fit in fits:
+        if not any(reason.startswith("alert ") for reason in fit.reasons):
+            continue
+        for action in fit.playbook.meta.actions:
+            if action.mode == "auto" and not action.params:
+                try:
+                    await request(deps, incident.id, fit.playbook.id, action.id, {}, ctx, automatic=True)
+                except RunRefused as exc:
+                    log.warning("auto remediation %s not run: %s", action.id, exc)

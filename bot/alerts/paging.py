@@ -1,0 +1,145 @@
+"""Paging PagerDuty from an incident: who may, a page claimed once before PagerDuty is called,
+PagerDuty's answer on the timeline, and the services an incident touches."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from bot.incidents.changes import Context, authorise, find_incident
+from bot.incidents.permissions import Action, NotAllowed
+from bot.incidents.rules import Severity
+from bot.incidents.service import get_incident, record_event
+from storage.errors import is_unique_violation
+from storage.models import Alert, Incident, Page, table
+
+
+class PagedService(Protocol):
+    """A PagerDuty service, as the adapter describes it."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+
+class OpenedIncident(Protocol):
+    """What PagerDuty answered to a page."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def html_url(self) -> str: ...
+
+    @property
+    def assignees(self) -> list[str]: ...
+
+
+def page_key(incident: Incident, service_id: str) -> str:
+    """The PagerDuty `incident_key` of a page: stable, so a retry never pages twice."""
+    return f"warroom-INC-{incident.number}-{service_id}"
+
+
+def page_text(incident: Incident, message: str) -> tuple[str, str]:
+    """The title and details the person paged reads in PagerDuty."""
+    title = f"{incident.ref} {Severity(incident.severity).label}: {incident.title}"
+    room = f"War room: #{incident.channel_name}" if incident.channel_name else ""
+    return title, "\n\n".join(
+        part for part in (message, incident.summary, room, "Paged from Warroom") if part
+    )
+
+
+def incident_to_page(session: Session, number: int | None, channel_id: str, ctx: Context) -> Incident:
+    """The incident a command names, if `ctx.actor` may page for it (asked before PagerDuty is)."""
+    incident = find_incident(session, number=number, channel_id=channel_id)
+    _authorise_page(session, incident, ctx)
+    return incident
+
+
+def claim_page(session: Session, incident_id: int, service: PagedService, ctx: Context) -> Page | None:
+    """Reserve this incident's page of `service` before PagerDuty is called; None when it was paged.
+
+    A page claimed but never recorded (PagerDuty failed, or the process stopped) is handed out
+    again: sending it under the same key cannot page twice.
+    """
+    incident = get_incident(session, incident_id)
+    _authorise_page(session, incident, ctx)
+    key = page_key(incident, service.id)
+    page = Page(
+        incident_id=incident_id,
+        incident_key=key,
+        service_id=service.id,
+        service_name=service.name[:200],
+        paged_by=ctx.actor.user_id,
+        paged_at=ctx.at,
+    )
+    try:
+        with session.begin_nested():
+            session.add(page)
+    except IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
+        existing = existing_page(session, incident_id, service.id)
+        return None if existing.pd_incident_id else existing
+    return page
+
+
+def existing_page(session: Session, incident_id: int, service_id: str) -> Page:
+    """The page of `service_id` claimed for this incident."""
+    key = page_key(get_incident(session, incident_id), service_id)
+    return session.exec(select(Page).where(Page.incident_key == key)).one()
+
+
+def record_page(session: Session, page_id: int, pd_incident: OpenedIncident, at: datetime) -> Page | None:
+    """Keep PagerDuty's answer and put the page on the timeline; None when a concurrent
+    request for the same page recorded it first."""
+    pages = table(Page)
+    recorded = session.execute(
+        update(pages)
+        .where(pages.c.id == page_id, pages.c.pd_incident_id.is_(None))
+        .values(
+            pd_incident_id=pd_incident.id[:64], assignees=", ".join(pd_incident.assignees)[:1000], paged_at=at
+        )
+    )
+    if not recorded.rowcount:  # type: ignore[attr-defined]
+        return None
+    page = session.get(Page, page_id)
+    assert page is not None
+    record_event(
+        session,
+        get_incident(session, page.incident_id),
+        "paged",
+        at=at,
+        actor_id=page.paged_by,
+        text=f"Paged the on-call of {page.service_name}: {page.assignees or 'nobody assigned yet'}",
+        data={"service": page.service_id, "pd_incident": pd_incident.id, "url": pd_incident.html_url},
+    )
+    return page
+
+
+def services_of(session: Session, incident_id: int) -> list[tuple[str, str]]:
+    """The PagerDuty services (id, name) an incident touches: paged, or alerting into it."""
+    alerted = session.exec(
+        select(Alert.service_id, Alert.service_name).where(
+            Alert.incident_id == incident_id, Alert.service_id != ""
+        )
+    ).all()
+    paged = session.exec(
+        select(Page.service_id, Page.service_name).where(Page.incident_id == incident_id)
+    ).all()
+    services = {service_id: name for service_id, name in [*alerted, *paged]}
+    return sorted(services.items(), key=lambda service: service[1].lower())
+
+
+def _authorise_page(session: Session, incident: Incident, ctx: Context) -> None:
+    try:
+        authorise(session, incident, Action.CHANGE, ctx)
+    except NotAllowed as exc:
+        # CHANGE is worded for severity, status and roles; say what was refused here
+        raise NotAllowed(exc.user_message.replace(Action.CHANGE.value, "page PagerDuty")) from None

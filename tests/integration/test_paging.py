@@ -1,0 +1,178 @@
+"""`/incident page` and `/incident oncall` through signed requests, against the Slack simulator
+and the strict PagerDuty fake."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterator
+
+import pytest
+from sqlmodel import select
+
+from bot import clock
+from bot.adapters.pagerduty import Service
+from bot.alerts.paging import claim_page
+from bot.incidents.changes import Context
+from bot.incidents.permissions import Actor
+from bot.simulator.harness import LocalWarroom, local_settings
+from bot.simulator.pagerduty import FakePagerDuty
+from bot.slack.listeners.paging import NOT_CONFIGURED
+from storage.models import Alert, Incident, Page, TimelineEvent
+from storage.session import in_session, session_scope
+
+CHECKOUT = Service("PSVC001", "Checkout API", "PEP0001")
+
+
+@pytest.fixture
+def pd() -> Iterator[FakePagerDuty]:
+    fake = FakePagerDuty()
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def app(simulator, db, pd) -> Iterator[LocalWarroom]:
+    """INC-1 declared by alice (its IC) with its war room open; PagerDuty is the fake."""
+    settings = local_settings(
+        simulator,
+        db,
+        pagerduty_api_token=pd.token,
+        pagerduty_api_url=pd.base_url,
+        pagerduty_from_email="warroom@example.com",
+    )
+    warroom = LocalWarroom(simulator, settings)
+    warroom.command("declare sev2 Checkout is down")
+    warroom.settle()
+    yield warroom
+    warroom.stop()
+
+
+def incident() -> Incident:
+    with session_scope() as session:
+        return session.exec(select(Incident).where(Incident.number == 1)).one()
+
+
+def run(app: LocalWarroom, text: str, *, user: str = "U0ALICE") -> tuple[str, list[str]]:
+    """Type a command in the war room; return the ack's text and what only the typist was told."""
+    app.sim.clear_calls()
+    ack = app.command(text, user=user, channel=incident().channel_id)
+    app.settle()
+    answer = ack.json()["text"] if ack.content else ""
+    return answer, [call.args["text"] for call in app.sim.calls_to("response_url")]
+
+
+def said(app: LocalWarroom) -> list[str]:
+    return [m["text"] for m in app.sim.channel(incident().channel_id)["messages"]]
+
+
+def posts(pd: FakePagerDuty) -> list[dict]:
+    return [r.json["incident"] for r in pd.requests if r.method == "POST"]
+
+
+def test_paging_a_service_pages_its_on_call_and_says_so_in_the_war_room(app, pd):
+    answer, told = run(app, "page checkout 500s since 09:02 <!channel>")
+    assert answer == "" and told == []
+    [opened] = pd.incidents.values()
+    assert opened["incident_key"] == "warroom-INC-1-PSVC001" and opened["urgency"] == "high"
+    assert opened["title"] == "INC-1 SEV2: Checkout is down"
+    assert posts(pd)[0]["body"]["details"].startswith("500s since 09:02 <!channel>")
+    assert said(app)[-1] == (
+        f"<@U0ALICE> paged the on-call of Checkout API: Alice Archer (<{opened['html_url']}|PagerDuty "
+        f"{opened['id']}>)\n>500s since 09:02 &lt;!channel&gt;"
+    )
+    with session_scope() as session:
+        [page] = session.exec(select(Page)).all()
+        paged = session.exec(select(TimelineEvent).where(TimelineEvent.kind == "paged")).one()
+    assert (page.pd_incident_id, page.assignees, page.paged_by) == (opened["id"], "Alice Archer", "U0ALICE")
+    assert paged.text == "Paged the on-call of Checkout API: Alice Archer" and paged.actor_id == "U0ALICE"
+
+
+def test_paging_again_does_not_page_twice(app, pd):
+    run(app, "page checkout")
+    _, told = run(app, 'page "Checkout API" still down')
+    assert len(posts(pd)) == 1 and len(pd.incidents) == 1
+    assert len(told) == 1 and re.fullmatch(
+        r"Already paged the on-call of Checkout API at \d\d:\d\d UTC\.", told[0]
+    )
+    assert sum("paged the on-call" in text for text in said(app)) == 1
+
+
+def test_a_page_whose_answer_was_lost_is_finished_without_a_second_pagerduty_incident(app, pd):
+    ctx = Context(actor=Actor("U0ALICE"), at=clock.now(), admins=[])
+    page = in_session(claim_page, incident().id, CHECKOUT, ctx)  # claimed, then the process stopped
+    asyncio.run(app.deps.pagerduty.trigger(CHECKOUT, "INC-1", page.incident_key, ""))  # and it landed
+    _, told = run(app, "page checkout")
+    assert told == [] and len(pd.incidents) == 1
+    assert said(app)[-1].startswith("<@U0ALICE> paged the on-call of Checkout API: Alice Archer")
+
+
+def test_a_quoted_service_name_may_hold_spaces(app, pd):
+    run(app, 'page "Orders DB" replication lag')
+    [opened] = pd.incidents.values()
+    assert (
+        opened["service"]["id"] == "PSVC002"
+        and opened["assignments"][0]["assignee"]["summary"] == "Bob Baker"
+    )
+
+
+def test_an_unknown_service_is_named_back_with_the_known_ones(app, pd):
+    _, told = run(app, "page payments")
+    assert told == ["No PagerDuty service is named 'payments'; known: Checkout API, Orders DB."]
+    assert posts(pd) == []
+    with session_scope() as session:
+        assert session.exec(select(Page)).all() == []
+
+
+def test_only_the_ic_scribe_or_an_admin_may_page_and_pagerduty_is_not_asked(app, pd):
+    pd.requests.clear()
+    _, told = run(app, "page checkout", user="U0BOB")
+    assert told == [
+        "Only the incident commander (<@U0ALICE>), the scribe or a Warroom admin can page PagerDuty."
+    ]
+    assert pd.requests == []
+
+
+def test_page_needs_a_service_and_both_need_pagerduty_configured(warroom):
+    warroom.command("declare sev2 Checkout is down")
+    warroom.settle()
+    assert "`/incident page <service> [message]`" in run(warroom, "page")[0]
+    assert run(warroom, "page checkout")[0] == NOT_CONFIGURED
+    assert run(warroom, "oncall")[0] == NOT_CONFIGURED
+
+
+def test_oncall_for_a_named_service_lists_each_level(app):
+    answer, [told] = run(app, "oncall Orders DB")
+    assert answer == ""
+    lines = told.splitlines()
+    assert lines[0] == "*On call now for Orders DB*"
+    assert re.fullmatch(r"• Level 1: Bob Baker \(bob@example.com\), Database primary until .+ UTC", lines[1])
+    assert lines[2] == "• Level 2: Dan Dunn (dan@example.com)"
+
+
+def test_oncall_without_a_name_covers_the_services_the_incident_touches(app):
+    assert run(app, "oncall")[1] == [
+        "INC-1 touches no PagerDuty service yet: name one, e.g. `/incident oncall checkout`, "
+        "or page one with `/incident page <service>`."
+    ]
+    run(app, "page checkout")
+    with session_scope() as session:
+        at = clock.now()
+        alert = Alert(
+            dedup_key="orders-lag",
+            pd_incident_id="QOTHER",
+            service_id="PSVC002",
+            service_name="Orders DB",
+            incident_id=incident().id,
+            first_seen_at=at,
+            last_seen_at=at,
+        )
+        session.add(alert)
+    _, [told] = run(app, "oncall")
+    sections = told.split("\n\n")
+    assert [s.splitlines()[0] for s in sections] == [
+        "*On call now for Checkout API*",
+        "*On call now for Orders DB*",
+    ]
+    assert "Level 1: Alice Archer" in sections[0] and "Level 1: Bob Baker" in sections[1]
