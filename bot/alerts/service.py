@@ -23,7 +23,7 @@ from bot.incidents.errors import InvalidInput
 from bot.incidents.rules import Declaration, Severity, clean_title
 from bot.incidents.service import declare_incident, get_incident, record_event
 from storage.errors import is_unique_violation
-from storage.models import Alert, AlertEvent, Incident, WebhookDelivery, table
+from storage.models import Alert, AlertEvent, Incident, Page, WebhookDelivery, table
 
 HANDLED = ("incident.triggered", "incident.acknowledged", "incident.resolved", "incident.reopened")
 
@@ -256,8 +256,8 @@ def _changed(
 
 
 def linked_pagerduty_incidents(session: Session, incident_id: int) -> list[str]:
-    """PagerDuty incidents behind a Warroom incident that are not resolved yet."""
-    statement = select(Alert.pd_incident_id).where(
-        Alert.incident_id == incident_id, Alert.status != "resolved"
-    )
-    return [pd for pd in session.exec(statement).all() if pd]
+    """PagerDuty incidents behind a Warroom incident (its alerts not yet resolved, its pages)."""
+    alerts = select(Alert.pd_incident_id).where(Alert.incident_id == incident_id, Alert.status != "resolved")
+    pages = select(Page.pd_incident_id).where(Page.incident_id == incident_id)
+    found = [*session.exec(alerts).all(), *session.exec(pages).all()]
+    return sorted({pd for pd in found if pd})

@@ -203,7 +203,7 @@ def change_status(
     message = f"<@{by}> changed the status from {was.label} to *{to.label}*."
     if summary:
         message += f"\n>{escape_mrkdwn(summary)}"
-    return Outcome(incident, message, broadcast=True)
+    return Outcome(incident, message, broadcast=True, data={"resolved": to is Status.RESOLVED})
 
 
 def close_incident(session: Session, incident_id: int, ctx: Context) -> Outcome:

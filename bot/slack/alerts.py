@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 
 from bot import clock
-from bot.alerts.service import Processed, process_batch, unprocessed
+from bot.alerts.service import Processed, linked_pagerduty_incidents, process_batch, unprocessed
 from bot.deps import Deps
+from bot.errors import WarroomError
 from bot.slack.rooms import submit_open_war_room
 from storage.session import run_in_session
 
@@ -36,3 +37,14 @@ async def show(deps: Deps, result: Processed) -> None:
         await deps.slack.post(channel, text)
     if result.linked is not None and result.linked.channel_id and result.line:
         await deps.slack.post(result.linked.channel_id, f":pager: {result.line}")
+
+
+async def resolve_linked_pagerduty(deps: Deps, incident_id: int) -> None:
+    """Resolve the PagerDuty incidents behind a resolved Warroom incident, if the settings say so."""
+    if deps.pagerduty is None or not deps.settings.warroom_resolve_pagerduty:
+        return
+    for pd_incident in await run_in_session(linked_pagerduty_incidents, incident_id):
+        try:
+            await deps.pagerduty.resolve(pd_incident)
+        except WarroomError as exc:
+            log.warning("could not resolve PagerDuty incident %s: %s", pd_incident, exc)

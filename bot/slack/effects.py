@@ -13,6 +13,7 @@ from bot.incidents.changes import Context, Outcome, current_roles
 from bot.incidents.errors import InvalidInput
 from bot.incidents.permissions import Actor
 from bot.incidents.service import get_incident
+from bot.slack.alerts import resolve_linked_pagerduty
 from bot.slack.errors import APOLOGY
 from bot.slack.runbooks import post_new_runbooks
 from bot.slack.views.card import broadcast_line, incident_card, topic
@@ -62,6 +63,8 @@ async def apply_outcome(deps: Deps, outcome: Outcome) -> None:
             raise result
     if outcome.rematch and incident.id is not None:
         await post_new_runbooks(deps, incident.id)
+    if outcome.data.get("resolved") and incident.id is not None:
+        await resolve_linked_pagerduty(deps, incident.id)
 
 
 async def refresh_card(deps: Deps, incident_id: int | None) -> None:

@@ -176,3 +176,18 @@ def test_oncall_without_a_name_covers_the_services_the_incident_touches(app):
         "*On call now for Orders DB*",
     ]
     assert "Level 1: Alice Archer" in sections[0] and "Level 1: Bob Baker" in sections[1]
+
+
+def test_resolving_the_incident_resolves_what_it_paged(app: LocalWarroom, pd: FakePagerDuty) -> None:
+    run(app, 'page "Checkout API" checkout down')
+    [paged] = list(pd.incidents.values())
+    assert paged["status"] == "triggered"
+    run(app, "resolve rolled back")
+    assert pd.incidents[paged["id"]]["status"] == "resolved"
+
+
+def test_resolving_leaves_pagerduty_alone_when_told_to(app: LocalWarroom, pd: FakePagerDuty) -> None:
+    app.deps.settings.warroom_resolve_pagerduty = False
+    run(app, 'page "Checkout API" checkout down')
+    run(app, "resolve rolled back")
+    assert [i["status"] for i in pd.incidents.values()] == ["triggered"]
