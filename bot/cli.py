@@ -43,7 +43,8 @@ def cli(verbose: bool) -> None:
     # slack_sdk logs request bodies at DEBUG; keep tokens and payloads out of the log.
     logging.getLogger("slack_sdk").setLevel(logging.WARNING)
     logging.getLogger("slack_bolt").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    for chatty in ("apscheduler", "httpx", "httpx2"):  # a line per request or job is noise
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 @cli.command()

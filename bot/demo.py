@@ -10,20 +10,26 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from bot.http.signing import pagerduty_signature
 from bot.simulator import SlackSimulator
 from bot.simulator.automation import AutomationEndpoint
 from bot.simulator.harness import SAMPLE_PLAYBOOKS, LocalWarroom, local_settings
+from bot.simulator.pagerduty import FakePagerDuty
 
 Out = Callable[[str], None]
+WEBHOOK_SECRET = "whsec_demo"
 
 
 def run_demo(*, latency: float = 0.0, out: Out = print) -> None:
     """Play an incident as people would and print what Slack shows them."""
-    for noisy in ("alembic", "httpx", "bot"):
+    for noisy in ("alembic", "httpx", "httpx2", "bot"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    simulator, automation = SlackSimulator(), AutomationEndpoint()
+    simulator, automation, pagerduty = SlackSimulator(), AutomationEndpoint(), FakePagerDuty()
     simulator.start()
     automation.start()
+    pagerduty.start()
     simulator.set_latency(latency)
     with tempfile.TemporaryDirectory(prefix="warroom-demo-") as workdir:
         settings = local_settings(
@@ -32,6 +38,10 @@ def run_demo(*, latency: float = 0.0, out: Out = print) -> None:
             warroom_playbooks_dir=_local_playbooks(Path(workdir), automation.host),
             warroom_remediation_hosts=[automation.host],
             warroom_remediation_http_hosts=["127.0.0.1"],
+            pagerduty_api_token=pagerduty.token,
+            pagerduty_api_url=pagerduty.base_url,
+            pagerduty_from_email="warroom@example.com",
+            pagerduty_webhook_secrets=WEBHOOK_SECRET,
         )
         slack = LocalWarroom(simulator, settings)
         try:
@@ -39,6 +49,7 @@ def run_demo(*, latency: float = 0.0, out: Out = print) -> None:
         finally:
             slack.stop()
             automation.stop()
+            pagerduty.stop()
             simulator.stop()
 
 
@@ -76,6 +87,16 @@ def _play(scene: Scene, automation: AutomationEndpoint) -> None:
     scene.type("U0BOB", "resolve Rolled back to v41", room)
     scene.type("U0BOB", "close", room)
     scene.type("U0BOB", "timeline", room)
+    _alert_storm(scene)
+
+
+def _alert_storm(scene: Scene) -> None:
+    """A PagerDuty alert is triaged high, opens an incident with its runbook, and a team is paged."""
+    scene.alert("Checkout 5xx rate above 5%", "Checkout API", "checkout-5xx-2")
+    room = scene.room()
+    scene.type("U0CAROL", "ic <@U0CAROL|carol>", room)
+    scene.type("U0CAROL", 'page "Orders DB" checkout errors point at the orders database', room)
+    scene.type("U0CAROL", "oncall", room)
 
 
 class Scene:
@@ -118,6 +139,36 @@ class Scene:
         )
         self.slack.person.post(body.encode(), "application/json")
         self.slack.settle()
+        self._show_new()
+
+    def alert(self, title: str, service: str, key: str) -> None:
+        """PagerDuty sends a signed webhook: an incident triggered on `service`."""
+        self.out(f'\nPagerDuty: {service} triggered "{title}" (high urgency)')
+        data = {
+            "id": f"Q{key}",
+            "incident_key": key,
+            "title": title,
+            "urgency": "high",
+            "service": {"id": "PSVC001", "type": "service_reference", "summary": service},
+        }
+        body = json.dumps(
+            {
+                "event": {
+                    "event_type": "incident.triggered",
+                    "occurred_at": "2026-11-24T03:12:09Z",
+                    "data": data,
+                }
+            }
+        ).encode()
+        headers = {
+            "content-type": "application/json",
+            "x-webhook-id": f"demo-{key}",
+            "x-pagerduty-signature": pagerduty_signature(WEBHOOK_SECRET, body),
+        }
+        answer = httpx.post(f"{self.slack.server.url}/pagerduty/webhook", content=body, headers=headers)
+        self.out(f"  (Warroom answered PagerDuty {answer.status_code})")
+        for _ in range(3):  # the webhook, then the war room it opens, then its runbooks
+            self.slack.settle()
         self._show_new()
 
     def click(self, user: str, channel: str, action_id: str, value: str) -> None:

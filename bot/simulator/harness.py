@@ -18,6 +18,7 @@ from storage.migrate import open_database
 
 BROADCAST = "C0BROADCAST"
 SAMPLE_PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
+SAMPLE_TRIAGE = SAMPLE_PLAYBOOKS.parent / "triage.yaml"
 # Bolt's one auth.test per process and answers on response_url are not Web API work.
 _NOT_WORK = ("auth.test", "response_url")
 
@@ -31,6 +32,7 @@ def local_settings(simulator: SlackSimulator, database_url: str, **overrides: An
         "database_url": database_url,
         "warroom_broadcast_channel": BROADCAST,
         "warroom_playbooks_dir": SAMPLE_PLAYBOOKS,
+        "warroom_triage_rules": SAMPLE_TRIAGE,
     }
     values.update(overrides)
     return load_settings(**values)

@@ -47,3 +47,7 @@ def test_demo_prints_what_people_see():
     endpoint = "(the automation endpoint received 1 call(s): /deploys/rollback {'release': 'v41'}"
     assert f"{endpoint} key=warroom-run-1)" in out
     assert "*Role* @alice: Incident commander: @alice → @bob" in out
+    assert "(Warroom answered PagerDuty 202)" in out and "new channel #inc-2-checkout-5xx-rate-above-5" in out
+    assert "Matched on alert Checkout 5xx*, keywords checkout, 5xx." in out
+    assert "@carol paged the on-call of Orders DB: Bob Baker" in out
+    assert "Level 1: Bob Baker (bob@example.com)" in out
