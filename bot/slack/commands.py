@@ -12,7 +12,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
 from bot.errors import WarroomError
+from bot.incidents.changes import Context
 from bot.incidents.rules import escape_mrkdwn, incident_number
+from bot.slack.effects import context_for
 from bot.slack.errors import APOLOGY
 
 TEXT_MAX = 4000
@@ -55,6 +57,10 @@ class CommandContext:
     async def tell(self, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
         """Answer later (from the worker), only to the person who asked."""
         await self.deps.slack.respond(str(self.command["response_url"]), text, blocks)
+
+    async def asker(self) -> Context:
+        """Who typed the command, as the domain checks them (guest, other workspace, admin)."""
+        return await context_for(self.deps, self.user_id, str(self.command["team_id"]), self.channel_id)
 
     @property
     def user_id(self) -> str:

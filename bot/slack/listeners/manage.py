@@ -26,7 +26,7 @@ from bot.incidents.notes import add_note, post_update
 from bot.incidents.roles import assign_role
 from bot.incidents.rules import Role, clean_note, parse_severity, parse_status, parse_user
 from bot.slack.commands import CommandContext, Router, Subcommand
-from bot.slack.effects import apply_outcome, context_for, require_person
+from bot.slack.effects import apply_outcome, require_person
 from storage.session import run_in_session
 
 Parser = Callable[[str], tuple[Any, ...]]
@@ -150,7 +150,7 @@ def _handler(change: Change) -> Callable[[CommandContext], Any]:
         async def job() -> None:
             if change.names_person:
                 await require_person(ctx.deps, params[-1])
-            context = await context_for(ctx.deps, ctx.user_id, ctx.command["team_id"], ctx.channel_id)
+            context = await ctx.asker()
             outcome = await run_in_session(
                 for_incident, ctx.number, ctx.channel_id, change.use_case, *params, context
             )
@@ -171,7 +171,7 @@ async def on_note(ctx: CommandContext) -> None:
     await ctx.ack()
 
     async def job() -> None:
-        context = await context_for(ctx.deps, ctx.user_id, ctx.command["team_id"], ctx.channel_id)
+        context = await ctx.asker()
         await run_in_session(for_incident, ctx.number, ctx.channel_id, add_note, text, context)
         await ctx.tell("Added to the timeline.")
 

@@ -8,7 +8,6 @@ from bot import clock
 from bot.deps import Deps
 from bot.incidents.notes import readable_timeline, visible_open_incidents
 from bot.slack.commands import CommandContext, Router, Subcommand
-from bot.slack.effects import context_for
 from bot.slack.views.overview import incident_list, timeline_messages
 from storage.session import in_session, run_in_session
 
@@ -49,7 +48,7 @@ async def on_timeline(ctx: CommandContext) -> None:
     await ctx.ack()
 
     async def job() -> None:
-        context = await context_for(ctx.deps, ctx.user_id, ctx.command["team_id"], ctx.channel_id)
+        context = await ctx.asker()
         incident, events = await run_in_session(readable_timeline, ctx.number, ctx.channel_id, context)
         reader = await ctx.deps.slack.user(ctx.user_id)
         messages = timeline_messages(incident, events, reader.get("tz"))

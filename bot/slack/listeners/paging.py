@@ -15,7 +15,6 @@ from bot.deps import Deps
 from bot.incidents.changes import Context, find_incident
 from bot.incidents.rules import escape_mrkdwn
 from bot.slack.commands import CommandContext, Router, Subcommand
-from bot.slack.effects import context_for
 from storage.models import Incident
 from storage.session import run_in_session
 
@@ -63,7 +62,7 @@ async def on_page(ctx: CommandContext) -> None:
     await ctx.ack()
 
     async def job() -> None:
-        context = await context_for(ctx.deps, ctx.user_id, ctx.command["team_id"], ctx.channel_id)
+        context = await ctx.asker()
         incident = await run_in_session(incident_to_page, ctx.number, ctx.channel_id, context)
         service = await gateway.find_service(name)
         await _page(ctx, gateway, incident, service, message, context)

@@ -137,7 +137,7 @@ async def on_run_command(ctx: CommandContext) -> None:
     await ctx.ack()
 
     async def job() -> None:
-        context = await context_for(ctx.deps, ctx.user_id, ctx.command["team_id"], ctx.channel_id)
+        context = await ctx.asker()
         incident = await run_in_session(find_incident, number=ctx.number, channel_id=ctx.channel_id)
         assert incident.id is not None
         await request(ctx.deps, incident.id, playbook_id, action_id, params, context)
@@ -159,7 +159,7 @@ async def on_killswitch(ctx: CommandContext) -> None:
     await ctx.ack()
 
     async def job() -> None:
-        context = await context_for(ctx.deps, ctx.user_id, ctx.command["team_id"], ctx.channel_id)
+        context = await ctx.asker()
         await run_in_session(set_kill_switch, scope, state.lower() == "on", context)
         what = "all remediation" if scope == "*" else f"`{scope}`"
         verb = "stopped" if state.lower() == "on" else "allowed again"
