@@ -51,6 +51,11 @@ def store_delivery(session: Session, delivery_id: str, body: str, at: datetime) 
     return True
 
 
+def store_deliveries(session: Session, deliveries: list[tuple[str, str]], at: datetime) -> list[bool]:
+    """Keep many deliveries in one transaction (a group commit); False for each one seen before."""
+    return [store_delivery(session, delivery_id, body, at) for delivery_id, body in deliveries]
+
+
 def unprocessed(session: Session, limit: int = 200) -> list[int]:
     """Deliveries stored but not yet handled, oldest first."""
     statement = select(WebhookDelivery.id).where(col(WebhookDelivery.processed_at).is_(None))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable
 
@@ -9,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bot import clock
-from bot.alerts.service import store_delivery
+from bot.alerts.service import store_deliveries
 from bot.deps import Deps
 from bot.http.signing import is_valid_pagerduty_request
 from bot.slack.alerts import process_deliveries
@@ -21,6 +22,7 @@ MAX_BODY_BYTES = 256 * 1024
 def webhook_route(deps: Deps) -> Callable[[Request], Awaitable[Response]]:
     """The route handler, bound to this process's collaborators."""
     secrets = [secret.get_secret_value() for secret in deps.settings.pagerduty_webhook_secrets]
+    writer = GroupCommit()
 
     async def pagerduty_webhook(request: Request) -> Response:
         if not secrets:
@@ -41,14 +43,50 @@ def webhook_route(deps: Deps) -> Callable[[Request], Awaitable[Response]]:
             return _answer(400, "body is not JSON")
         if not isinstance(parsed, dict) or not isinstance(parsed.get("event"), dict):
             return _answer(400, "body has no event")
-        # off the event loop: a batch being processed may hold the database for a moment
-        stored = await run_in_session(store_delivery, delivery_id, body.decode(errors="replace"), clock.now())
-        if not stored:
+        if not await writer.store(delivery_id, body.decode(errors="replace")):
             return _answer(200, "duplicate delivery")
         deps.worker.submit(lambda: process_deliveries(deps), name="pagerduty webhooks", once=True)
         return _answer(202, "accepted")
 
     return pagerduty_webhook
+
+
+class GroupCommit:
+    """Stores deliveries that arrive together in one transaction, then answers each of them.
+
+    A delivery is still durable before its 2xx; a storm costs one commit per group, not per event.
+    """
+
+    def __init__(self, most: int = 200) -> None:
+        self._most = most
+        self._waiting: list[tuple[str, str, asyncio.Future[bool]]] = []
+        self._writing = False
+
+    async def store(self, delivery_id: str, body: str) -> bool:
+        """Store one delivery with whatever else is waiting; False if it was seen before."""
+        stored: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiting.append((delivery_id, body, stored))
+        if not self._writing:
+            self._writing = True
+            asyncio.get_running_loop().create_task(self._write())
+        return await stored
+
+    async def _write(self) -> None:
+        try:
+            while self._waiting:
+                group, self._waiting = self._waiting[: self._most], self._waiting[self._most :]
+                try:
+                    results = await run_in_session(
+                        store_deliveries, [(d, b) for d, b, _ in group], clock.now()
+                    )
+                except Exception as exc:
+                    for _, _, stored in group:
+                        stored.set_exception(exc)
+                    continue
+                for (_, _, stored), result in zip(group, results, strict=True):
+                    stored.set_result(result)
+        finally:
+            self._writing = False
 
 
 def _answer(status: int, message: str) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from bot import clock
@@ -12,12 +13,15 @@ from bot.slack.rooms import submit_open_war_room
 from storage.session import run_in_session
 
 log = logging.getLogger(__name__)
+GATHER_SECONDS = 0.1
 
 
 async def process_deliveries(deps: Deps) -> int:
     """Handle every stored delivery not yet handled, in batches; return how many this call did."""
     bot = await deps.slack.bot_user_id()
     handled = 0
+    # let a storm gather for a moment: one batch of hundreds costs about what one delivery does
+    await asyncio.sleep(GATHER_SECONDS)
     while batch := await run_in_session(unprocessed):
         results = await run_in_session(process_batch, batch, deps.rules, bot, clock.now())
         handled += len(results)
