@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from bot.incidents.changes import Context, authorise, find_incident
-from bot.incidents.permissions import Action, NotAllowed
+from bot.incidents.permissions import Action
 from bot.incidents.rules import Severity
 from bot.incidents.service import get_incident, record_event
 from storage.errors import is_unique_violation
@@ -58,7 +58,7 @@ def page_text(incident: Incident, message: str) -> tuple[str, str]:
 def incident_to_page(session: Session, number: int | None, channel_id: str, ctx: Context) -> Incident:
     """The incident a command names, if `ctx.actor` may page for it (asked before PagerDuty is)."""
     incident = find_incident(session, number=number, channel_id=channel_id)
-    _authorise_page(session, incident, ctx)
+    authorise(session, incident, Action.PAGE, ctx)
     return incident
 
 
@@ -69,7 +69,7 @@ def claim_page(session: Session, incident_id: int, service: PagedService, ctx: C
     again: sending it under the same key cannot page twice.
     """
     incident = get_incident(session, incident_id)
-    _authorise_page(session, incident, ctx)
+    authorise(session, incident, Action.PAGE, ctx)
     key = page_key(incident, service.id)
     page = Page(
         incident_id=incident_id,
@@ -135,11 +135,3 @@ def services_of(session: Session, incident_id: int) -> list[tuple[str, str]]:
     ).all()
     services = {service_id: name for service_id, name in [*alerted, *paged]}
     return sorted(services.items(), key=lambda service: service[1].lower())
-
-
-def _authorise_page(session: Session, incident: Incident, ctx: Context) -> None:
-    try:
-        authorise(session, incident, Action.CHANGE, ctx)
-    except NotAllowed as exc:
-        # CHANGE is worded for severity, status and roles; say what was refused here
-        raise NotAllowed(exc.user_message.replace(Action.CHANGE.value, "page PagerDuty")) from None

@@ -17,6 +17,7 @@ class Action(StrEnum):
     """Things people do to an incident, each with its own rule."""
 
     CHANGE = "change the severity, status or roles"
+    PAGE = "page PagerDuty"
     HAND_OVER = "hand over the incident commander role"
     CLOSE = "close or reopen the incident"
     NOTE = "add to the timeline"
@@ -49,7 +50,7 @@ def check(
         if in_channel or actor.user_id in (commander, scribe) or is_admin:
             return
         raise NotAllowed("Only people in the war room can add to its timeline; join the channel first.")
-    if action is Action.CHANGE:
+    if action in (Action.CHANGE, Action.PAGE):
         if actor.user_id in (commander, scribe) or is_admin:
             return
         who = f"the incident commander (<@{commander}>), the {Role.SCRIBE.value} or a Warroom admin"
