@@ -18,8 +18,6 @@ from bot.remediation.runs import RunRefused, describe, find_action, holds, trans
 from storage.models import KillSwitch, RemediationRun
 from storage.session import take_turn
 
-SYSTEM = None  # transitions made by Warroom itself carry no actor
-
 
 def kill_switch_engaged(session: Session, playbook_id: str, action_id: str) -> bool:
     """Whether remediation is stopped for everything or for this action (newest change wins)."""
