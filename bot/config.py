@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     warroom_triage_rules: Path = Path("triage.yaml")
     warroom_resolve_pagerduty: bool = True
     warroom_alert_report_channel: str | None = None
+    warroom_archive_after_days: float = Field(default=7, ge=0)  # 0 keeps closed war rooms
     pagerduty_webhook_secrets: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     port: int = Field(default=3000, ge=1, le=65535)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import JSON, Column, Index, MetaData, Table, Text, UniqueConstraint
@@ -51,6 +51,8 @@ class Incident(SQLModel, table=True):
     last_update_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reminder_snoozed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    archive_noticed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    archived_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
     @property
     def ref(self) -> str:
@@ -256,6 +258,50 @@ class Page(SQLModel, table=True):
     paged_by: str = Field(max_length=32)
     paged_at: datetime = Field(sa_type=UTCDateTime)
     assignees: str = Field(default="", max_length=1000)
+
+
+class PostmortemReview(SQLModel, table=True):
+    """What only people know, given when the incident was last closed, and the draft posted then."""
+
+    __tablename__ = "postmortem_reviews"
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incidents.id", ondelete="CASCADE", unique=True)
+    customer_impact: str = Field(sa_type=Text)
+    detection: str = Field(sa_type=Text)
+    users_affected: int | None = None
+    impact_minutes: int | None = None
+    lost_business: str = Field(default="", max_length=200)  # lost orders or revenue, as written
+    root_cause: str = Field(sa_type=Text)
+    fix_kind: str = Field(max_length=20)  # permanent | stopgap | none
+    given_by: str = Field(max_length=32)
+    given_at: datetime = Field(sa_type=UTCDateTime)
+    draft_ts: str | None = Field(default=None, max_length=32)
+    draft_link: str | None = Field(default=None, max_length=500)
+    drafted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class FollowUp(SQLModel, table=True):
+    """An action item from an incident; `request_key` makes a repeated request a no-op."""
+
+    __tablename__ = "follow_ups"
+    __table_args__ = (
+        UniqueConstraint("request_key", name="uq_follow_ups_request_key"),
+        Index("ix_follow_ups_incident", "incident_id"),
+        Index("ix_follow_ups_open_due", "done_at", "due_on"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incidents.id", ondelete="CASCADE")
+    request_key: str = Field(max_length=255)
+    text: str = Field(sa_type=Text)
+    owner_id: str | None = Field(default=None, max_length=32)
+    due_on: date | None = None
+    created_by: str = Field(max_length=32)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    done_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    done_by: str | None = Field(default=None, max_length=32)
+    reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 def table(model: type[SQLModel]) -> Table:

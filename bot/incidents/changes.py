@@ -241,6 +241,7 @@ def reopen_incident(session: Session, incident_id: int, ctx: Context) -> Outcome
         status=Status.INVESTIGATING.value,
         resolved_at=None,
         closed_at=None,
+        archive_noticed_at=None,
     ):
         raise AlreadyChanged(f"{incident.ref} was just reopened{_last_actor(session, incident, 'reopened')}.")
     record_event(
