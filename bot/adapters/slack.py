@@ -7,6 +7,7 @@ import time
 from collections import Counter
 from typing import Any
 
+import httpx
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
@@ -93,6 +94,37 @@ class SlackGateway:
     async def update(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None:
         """Replace a message in place."""
         await self.call("chat.update", channel=channel, ts=ts, text=text, blocks=blocks)
+
+    async def archive(self, channel: str) -> None:
+        """Archive a channel; one already archived is not an error."""
+        try:
+            await self.call("conversations.archive", channel=channel)
+        except SlackCallFailed as exc:
+            if exc.error != "already_archived":
+                raise
+
+    async def upload(
+        self, channel: str, files: dict[str, bytes], *, comment: str = "", thread_ts: str | None = None
+    ) -> list[str]:
+        """Upload files (name → bytes) and share them in `channel` in one message; their ids.
+
+        Slack's two-step upload: ask for a URL per file, POST the bytes there, then complete.
+        """
+        entries = []
+        async with httpx.AsyncClient(timeout=30) as http:
+            for name, content in files.items():
+                slot = await self.call("files.getUploadURLExternal", filename=name, length=len(content))
+                sent = await http.post(str(slot["upload_url"]), content=content)
+                if sent.status_code != 200:
+                    raise SlackCallFailed("file upload", f"HTTP {sent.status_code}")
+                entries.append({"id": str(slot["file_id"]), "title": name})
+        arguments: dict[str, Any] = {"files": entries, "channel_id": channel}
+        if comment:
+            arguments["initial_comment"] = comment
+        if thread_ts:
+            arguments["thread_ts"] = thread_ts
+        await self.call("files.completeUploadExternal", **arguments)
+        return [entry["id"] for entry in entries]
 
     async def publish_home(self, user_id: str, view: dict[str, Any]) -> None:
         """Show `view` on someone's Home tab, replacing what was there."""
