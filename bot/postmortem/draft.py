@@ -1,0 +1,395 @@
+"""The postmortem draft: everything recorded about one incident, as one pydantic model.
+
+Built only from stored facts (incident row, timeline, roles, runs and votes, alerts, pages,
+the review given at close, follow-ups). The timeline is read with Core selects because an
+incident can have ten thousand events and ORM objects cost several times more per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any, Literal, TypeVar
+
+import sqlalchemy as sa
+from pydantic import BaseModel, TypeAdapter
+from sqlalchemy import Row, Select
+from sqlmodel import Session, SQLModel, col, select
+
+from bot.incidents.rules import Role
+from bot.incidents.service import get_incident
+from bot.postmortem import metrics
+from bot.postmortem.questions import review_questions
+from storage.models import (
+    Alert,
+    FollowUp,
+    Incident,
+    Page,
+    PostmortemReview,
+    RemediationRun,
+    RemediationVote,
+    RoleAssignment,
+    TimelineEvent,
+    table,
+)
+
+NOT_GIVEN = "not given at close"
+
+
+class SeverityChange(BaseModel):
+    """The declared severity, or a change to it."""
+
+    severity: str  # SEV1 … SEV4
+    at: datetime
+    by: str | None
+
+
+class StatusChange(BaseModel):
+    """The status from `at` (investigating at declaration; closed; investigating on reopen)."""
+
+    status: str
+    at: datetime
+    by: str | None
+    summary: str = ""
+
+
+class Impact(BaseModel):
+    """What people said about the impact when they closed the incident."""
+
+    given: bool
+    note: str = ""  # "not given at close" when there is no review
+    customer_impact: str = ""
+    users_affected: int | None = None
+    impact_minutes: int | None = None
+    lost_business: str = ""  # lost orders or revenue, as written
+    root_cause: str = ""
+    fix_kind: str = ""  # permanent | stopgap | none
+    given_by: str | None = None
+    given_at: datetime | None = None
+
+
+class AlertSeen(BaseModel):
+    """A PagerDuty alert linked to the incident."""
+
+    title: str
+    service_name: str
+    urgency: str
+    first_seen_at: datetime
+    acknowledged_at: datetime | None
+    resolved_at: datetime | None
+    count: int
+
+
+class Detection(BaseModel):
+    """How the incident was found; durations in seconds."""
+
+    method: Literal["alert", "person"]
+    summary: str
+    first_alert: AlertSeen | None
+    alert_fired: bool
+    time_to_detect: int | None  # declaration − first alert, when the alert came first
+    person_ahead_of_alert: int | None  # first alert − declaration, when a person came first
+    in_their_words: str  # the review's answer, or "not given at close"
+
+
+class PageSent(BaseModel):
+    """A PagerDuty page Warroom sent for the incident."""
+
+    service_name: str
+    paged_by: str
+    paged_at: datetime
+    assignees: str
+
+
+class Event(BaseModel):
+    """One timeline entry."""
+
+    at: datetime
+    kind: str
+    actor_id: str | None
+    text: str
+
+
+class RoleHeld(BaseModel):
+    """One person holding one role from `assigned_at` until `relieved_at`."""
+
+    role: str
+    user_id: str
+    assigned_by: str
+    assigned_at: datetime
+    relieved_at: datetime | None
+
+
+class Run(BaseModel):
+    """A remediation run and who voted on it."""
+
+    label: str
+    playbook_id: str
+    action_id: str
+    target: str
+    risk: str
+    params: dict[str, Any]
+    state: str
+    requested_by: str
+    approvers: list[str]
+    rejecters: list[str]
+    requested_at: datetime
+    dispatched_at: datetime | None
+    finished_at: datetime | None
+    outcome: str
+    automatic: bool
+    dry_run: bool
+
+
+class Metrics(BaseModel):
+    """Moments and durations in seconds from `started_at`; None when never recorded."""
+
+    started_at: datetime
+    acknowledged_at: datetime | None
+    mitigated_at: datetime | None
+    resolved_at: datetime | None
+    time_to_detect: int | None
+    time_to_acknowledge: int | None
+    time_to_mitigate: int | None
+    time_to_resolve: int | None
+    time_in_severity: dict[str, int]  # seconds per SEV label until resolved (else closed, else now)
+
+
+class FollowUpItem(BaseModel):
+    """An action item and whether it is done."""
+
+    text: str
+    owner_id: str | None
+    due_on: date | None
+    done: bool
+    done_at: datetime | None
+
+
+class Draft(BaseModel):
+    """Everything in the postmortem of one incident; `model_dump_json()` is its JSON export."""
+
+    ref: str
+    number: int
+    title: str
+    summary: str
+    severity: str
+    worst_severity: str
+    status: str
+    private: bool
+    channel_id: str | None  # the war room, if it was opened
+    declared_by: str
+    declared_at: datetime
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    severity_history: list[SeverityChange]
+    status_history: list[StatusChange]
+    impact: Impact
+    detection: Detection
+    alerts: list[AlertSeen]
+    pages: list[PageSent]
+    metrics: Metrics
+    roles: list[RoleHeld]
+    ic_handovers: int
+    remediation: list[Run]
+    timeline: list[Event]
+    follow_ups: list[FollowUpItem]
+    questions: list[str]
+    generated_at: datetime
+
+
+def build_draft(session: Session, incident_id: int, *, now: datetime) -> Draft:
+    """The draft for one incident (IncidentNotFound for an unknown id)."""
+    incident = get_incident(session, incident_id)
+    events = session.execute(_timeline(incident_id)).all()
+    history = metrics.read_history(
+        session.execute(_history(incident_id)).all(),
+        declared_at=incident.declared_at,
+        declared_by=incident.declared_by,
+        severity_now=incident.severity,
+    )
+    alerts = _rows(session, AlertSeen, Alert, incident_id, col(Alert.first_seen_at))
+    runs = _runs(session, incident_id)
+    resolved_at = metrics.resolution(incident.resolved_at, incident.status, history)
+    facts = _facts(incident, history, resolved_at, events, alerts, runs)
+    figures = metrics.figures(facts, now=now)
+    review = session.exec(select(PostmortemReview).where(PostmortemReview.incident_id == incident_id)).first()
+    roles = _rows(session, RoleHeld, RoleAssignment, incident_id, col(RoleAssignment.assigned_at))
+    draft = Draft(
+        **incident.model_dump(include=_INCIDENT_FIELDS),
+        ref=incident.ref,
+        severity=f"SEV{incident.severity}",
+        worst_severity=f"SEV{figures.worst_severity}",
+        resolved_at=resolved_at,
+        severity_history=[
+            SeverityChange(severity=f"SEV{s.severity}", at=s.at, by=s.by) for s in history.severities
+        ],
+        status_history=[StatusChange(**vars(step)) for step in history.statuses],
+        impact=_impact(review),
+        detection=_detection(incident, figures, alerts, review),
+        alerts=alerts,
+        pages=_rows(session, PageSent, Page, incident_id, col(Page.paged_at)),
+        metrics=Metrics.model_validate(figures, from_attributes=True),
+        roles=roles,
+        ic_handovers=max(0, sum(1 for r in roles if r.role == Role.COMMANDER) - 1),
+        remediation=runs,
+        timeline=_EVENTS.validate_python(events, from_attributes=True),
+        follow_ups=_follow_ups(session, incident_id),
+        questions=[],
+        generated_at=now,
+    )
+    draft.questions = review_questions(draft)
+    return draft
+
+
+_COPIED = "number title summary status private channel_id declared_by declared_at closed_at"
+_INCIDENT_FIELDS = set(_COPIED.split())  # the same name and meaning on the incident row
+M = TypeVar("M", bound=BaseModel)
+
+
+def _rows(session: Session, model: type[M], stored: type[SQLModel], incident_id: int, order: Any) -> list[M]:
+    """`model` for each row of `stored` on the incident, read by matching attribute names."""
+    columns = table(stored).c
+    statement = select(stored).where(columns.incident_id == incident_id).order_by(order, columns.id)
+    return [model.model_validate(row, from_attributes=True) for row in session.exec(statement)]
+
+
+def _facts(
+    incident: Incident,
+    history: metrics.History,
+    resolved_at: datetime | None,
+    events: Sequence[Row[datetime, str, str | None, str]],
+    alerts: list[AlertSeen],
+    runs: list[Run],
+) -> metrics.Facts:
+    fixes = (r.finished_at for r in runs if r.finished_at and r.state == metrics.SUCCEEDED and not r.dry_run)
+    return metrics.Facts(
+        declared_at=incident.declared_at,
+        severities=history.severities,
+        first_alert_at=alerts[0].first_seen_at if alerts else None,
+        alert_acknowledged_at=min((a.acknowledged_at for a in alerts if a.acknowledged_at), default=None),
+        first_response_at=metrics.first_response(((e.at, e.actor_id) for e in events), incident.declared_by),
+        first_monitoring_at=history.first_monitoring_at,
+        first_fix_at=min(fixes, default=None),
+        resolved_at=resolved_at,
+        closed_at=incident.closed_at,
+    )
+
+
+_EVENTS = TypeAdapter(list[Event])  # validating the list at once is several times faster than per Event
+
+
+def _timeline(incident_id: int) -> Select[datetime, str, str | None, str]:
+    e = TimelineEvent
+    return (
+        sa.select(col(e.at), col(e.kind), col(e.actor_id), col(e.text))
+        .where(col(e.incident_id) == incident_id)
+        .order_by(col(e.at), col(e.id))
+    )
+
+
+def _history(incident_id: int) -> Select[datetime, str, str | None, dict[str, Any]]:
+    """Only the events that change severity or status: decoding `data` is most of a row's cost."""
+    e = TimelineEvent
+    return (
+        sa.select(col(e.at), col(e.kind), col(e.actor_id), col(e.data))
+        .where(col(e.incident_id) == incident_id, col(e.kind).in_(metrics.HISTORY_KINDS))
+        .order_by(col(e.at), col(e.id))
+    )
+
+
+def _impact(review: PostmortemReview | None) -> Impact:
+    if review is None:
+        return Impact(given=False, note=NOT_GIVEN)
+    return Impact.model_validate({**review.model_dump(), "given": True})
+
+
+def _detection(
+    incident: Incident, figures: metrics.Figures, alerts: list[AlertSeen], review: PostmortemReview | None
+) -> Detection:
+    first = alerts[0] if alerts else None
+    if figures.opened_by_alert and first is not None:
+        summary = (
+            f"Detected by an alert: {first.title} on {first.service_name or 'an unknown service'}, first "
+            f"seen {first.first_seen_at:%Y-%m-%d %H:%M} UTC; "
+            f"declared {metrics.duration(figures.time_to_detect)} later."
+        )
+    elif first is not None:
+        summary = (
+            f"Detected by a person: {incident.declared_by} declared it "
+            f"{metrics.duration(figures.person_ahead_of_alert)} before the first alert ({first.title})."
+        )
+    else:
+        summary = f"Detected by a person: {incident.declared_by} declared it; no alert fired."
+    return Detection(
+        method="alert" if figures.opened_by_alert else "person",
+        summary=summary,
+        first_alert=first,
+        alert_fired=first is not None,
+        time_to_detect=figures.time_to_detect,
+        person_ahead_of_alert=figures.person_ahead_of_alert,
+        in_their_words=review.detection if review is not None else NOT_GIVEN,
+    )
+
+
+def _runs(session: Session, incident_id: int) -> list[Run]:
+    runs = session.exec(
+        select(RemediationRun)
+        .where(RemediationRun.incident_id == incident_id)
+        .order_by(col(RemediationRun.requested_at), col(RemediationRun.id))
+    ).all()
+    votes = session.exec(
+        select(RemediationVote)
+        .join(RemediationRun, col(RemediationRun.id) == col(RemediationVote.run_id))
+        .where(RemediationRun.incident_id == incident_id)
+        .order_by(col(RemediationVote.at), col(RemediationVote.id))
+    ).all()
+    return [
+        Run.model_validate(
+            {
+                **run.model_dump(),
+                "approvers": [v.voter_id for v in votes if v.run_id == run.id and v.approve],
+                "rejecters": [v.voter_id for v in votes if v.run_id == run.id and not v.approve],
+            }
+        )
+        for run in runs
+    ]
+
+
+def _follow_ups(session: Session, incident_id: int) -> list[FollowUpItem]:
+    statement = (
+        select(FollowUp)
+        .where(FollowUp.incident_id == incident_id)
+        .order_by(col(FollowUp.created_at), col(FollowUp.id))
+    )
+    return [
+        FollowUpItem.model_validate({**f.model_dump(), "done": f.done_at is not None})
+        for f in session.exec(statement)
+    ]
+
+
+def headline(draft: Draft) -> str:
+    """One plain line: worst severity, time to acknowledge, mitigate and resolve, and counts."""
+    figures = draft.metrics
+    parts = [
+        draft.worst_severity + (f" (now {draft.severity})" if draft.severity != draft.worst_severity else "")
+    ]
+    if figures.acknowledged_at is not None and figures.acknowledged_at == draft.declared_at:
+        parts.append("acknowledged at declaration")
+    elif figures.time_to_acknowledge is not None:
+        parts.append(f"acknowledged in {metrics.duration(figures.time_to_acknowledge)}")
+    if figures.time_to_mitigate is not None:
+        parts.append(f"mitigated in {metrics.duration(figures.time_to_mitigate)}")
+    if figures.time_to_resolve is not None:
+        parts.append(f"resolved in {metrics.duration(figures.time_to_resolve)}")
+    else:
+        parts.append("not resolved")
+    parts += [
+        _count(len(draft.remediation), "run"),
+        _count(len(draft.follow_ups), "follow-up"),
+        _count(len(draft.questions), "question"),
+    ]
+    return " · ".join(parts)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
