@@ -18,6 +18,7 @@ from bot.slack.listeners import (
     manage,
     overview,
     paging,
+    postmortem,
     remediation,
     reminders,
     runbooks,
@@ -47,6 +48,7 @@ def build_app(deps: Deps) -> AsyncApp:
     runbooks.register(app, deps, router)
     remediation.register(app, deps, router)
     paging.register(app, deps, router)
+    postmortem.register(app, deps, router)
     capture.register(app, deps)
     card.register(app, deps)
     reminders.register(app, deps)

@@ -133,6 +133,55 @@ def report_alerts(window: str, fmt: str) -> None:
     click.echo(json.dumps(figures, indent=2) if fmt == "json" else report_markdown(figures), nl=fmt == "json")
 
 
+@report.command("incidents")
+@click.option("--since", "window", default="30d", show_default=True, help="How far back: 30d, 24h, 90m.")
+@click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
+def report_incidents(window: str, fmt: str) -> None:
+    """Incidents by severity, time to acknowledge, mitigate and resolve, runs and follow-ups."""
+    from bot import clock
+    from bot.postmortem.report import incident_report, report_markdown
+    from storage.session import session_scope
+
+    settings = _settings()
+    _guarded(lambda: migrate.open_database(settings.database_url))
+    now = clock.now()
+    with session_scope() as session:
+        figures = incident_report(session, now - _duration(window), now)
+    click.echo(json.dumps(figures, indent=2) if fmt == "json" else report_markdown(figures), nl=fmt == "json")
+
+
+@cli.command("export")
+@click.argument("incident")
+@click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.")
+@click.option("--as", "reader", help="Your Slack user id (needed for a private incident).")
+def export(incident: str, fmt: str, output: Path | None, reader: str | None) -> None:
+    """Write the postmortem draft of INCIDENT (e.g. INC-7) as Markdown or JSON."""
+    from bot import clock
+    from bot.incidents.rules import incident_number
+    from bot.postmortem.export import export_draft
+    from storage.session import session_scope
+
+    number = incident_number(incident)
+    if number is None:
+        raise click.BadParameter("name the incident like INC-7", param_hint="INCIDENT")
+    settings = _settings()
+    _guarded(lambda: migrate.open_database(settings.database_url))
+
+    def draft() -> str:
+        with session_scope() as session:
+            return export_draft(
+                session, number, fmt=fmt, reader=reader, admins=settings.warroom_admins, now=clock.now()
+            )
+
+    text = _guarded(draft)
+    if output is None:
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    output.write_text(text, encoding="utf-8")
+    click.echo(f"Wrote the INC-{number} postmortem draft to {output}.", err=True)
+
+
 def _duration(text: str) -> timedelta:
     match = re.fullmatch(r"(\d{1,5})([dhm])", text.strip())
     if not match:

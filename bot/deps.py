@@ -41,3 +41,8 @@ class Deps:
             if pd_token
             else None,
         )
+
+    @property
+    def can_page(self) -> bool:
+        """Whether PagerDuty is set up to page (the declare form then offers a service picker)."""
+        return self.pagerduty is not None and self.pagerduty.can_write

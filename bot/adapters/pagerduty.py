@@ -121,6 +121,12 @@ class PagerDutyGateway:
         names = ", ".join(escape_mrkdwn(str(s["name"])) for s in known) or "none"
         raise PagerDutyError(f"No PagerDuty service is named {shown}; known: {names}.")
 
+    async def search_services(self, query: str, limit: int = 50) -> list[Service]:
+        """Services whose name contains `query` (all of them for ""), first `limit`, one request."""
+        params: dict[str, Any] = {"limit": limit, **({"query": query} if query else {})}
+        found = await self._call("listing services", lambda: self._client.rget("services", params=params))
+        return [_service(data) for data in found]
+
     async def service(self, service_id: str) -> Service:
         """The service with this PagerDuty id."""
         path = f"services/{quote(service_id, safe='')}"

@@ -57,6 +57,23 @@ class LocalWarroom:
         options.setdefault("response_url", self.sim.response_url(text[:40]))
         return self.person.command(text, **options)
 
+    def fill_form(
+        self, values: dict[str, str], *, view: dict[str, Any] | None = None, user: str = "U0ALICE"
+    ) -> httpx.Response:
+        """Submit `view` (else the modal Warroom opened last), one answer per block (a choice by
+        its value)."""
+        view = view or self.sim.calls_to("views.open")[-1].args["view"]
+        choices = {
+            block["block_id"]
+            for block in view["blocks"]
+            if block.get("element", {}).get("type") in ("radio_buttons", "static_select")
+        }
+        state = {
+            name: {name: {"selected_option": {"value": value}} if name in choices else {"value": value}}
+            for name, value in values.items()
+        }
+        return self.person.view_submission(view, state, user=user)
+
     def settle(self, timeout: float = 15.0) -> None:
         """Wait until the worker has done everything queued."""
         if not self.deps.worker.wait_idle(timeout):

@@ -13,6 +13,7 @@ from bot.incidents.changes import Context, Outcome, current_roles
 from bot.incidents.errors import InvalidInput
 from bot.incidents.permissions import Actor
 from bot.incidents.service import get_incident
+from bot.postmortem.closing import draft_link
 from bot.slack.alerts import resolve_linked_pagerduty
 from bot.slack.errors import APOLOGY
 from bot.slack.runbooks import post_new_runbooks
@@ -75,7 +76,8 @@ async def refresh_card(deps: Deps, incident_id: int | None) -> None:
     roles = await run_in_session(current_roles, incident_id)
     if incident.channel_id is None or incident.card_ts is None:
         return
-    text, blocks = incident_card(incident, roles)
+    link = await run_in_session(draft_link, incident_id) if incident.closed_at else None
+    text, blocks = incident_card(incident, roles, link)
     name = await deps.slack.display_name(incident.commander_id)
     await asyncio.gather(
         deps.slack.update(incident.channel_id, incident.card_ts, text, blocks),

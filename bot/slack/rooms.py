@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from bot import clock
 from bot.adapters.slack import NameTaken, SlackCallFailed
 from bot.deps import Deps
+from bot.errors import WarroomError
 from bot.incidents.rules import channel_name
 from bot.incidents.service import (
     attach_channel,
@@ -30,13 +32,21 @@ log = logging.getLogger(__name__)
 NAME_ATTEMPTS = 10
 
 
-def submit_open_war_room(deps: Deps, incident: Incident, response_url: str | None) -> None:
-    """Queue the war-room setup; a failure is logged and told to the declarer."""
+AfterOpen = Callable[[Incident], Awaitable[None]]
+
+
+def submit_open_war_room(
+    deps: Deps, incident: Incident, response_url: str | None, *, then: AfterOpen | None = None
+) -> None:
+    """Queue the war-room setup (and `then`, once it is open); a failure is told to the declarer."""
     incident_id = incident.id
     assert incident_id is not None
 
     async def report(exc: BaseException) -> None:
         if response_url:
+            if isinstance(exc, WarroomError) and not isinstance(exc, SlackCallFailed):
+                await deps.slack.respond(response_url, exc.user_message)  # e.g. PagerDuty refused the page
+                return
             reason = exc.user_message if isinstance(exc, SlackCallFailed) else "an unexpected error"
             await deps.slack.respond(
                 response_url,
@@ -44,8 +54,13 @@ def submit_open_war_room(deps: Deps, incident: Incident, response_url: str | Non
                 "Warroom retries when it restarts, or ask an admin to check the logs.",
             )
 
+    async def job() -> None:
+        opened = await open_war_room(deps, incident_id)
+        if then is not None:
+            await then(opened)
+
     deps.worker.submit(
-        lambda: open_war_room(deps, incident_id),
+        job,
         on_error=report,
         name=f"open war room {incident_id}",
     )

@@ -127,5 +127,9 @@ def test_a_closed_incident_card_has_no_buttons(warroom, room):
     warroom.settle()
     warroom.command("close", channel=room)
     warroom.settle()
+    warroom.fill_form(
+        {"customer_impact": "none", "detection": "alert", "root_cause": "?", "fix_kind": "none"}
+    )
+    warroom.settle()
     card = warroom.sim.channel(room)["messages"][0]
     assert all(block["type"] != "actions" for block in card["blocks"])

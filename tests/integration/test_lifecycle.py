@@ -172,6 +172,10 @@ def test_resolve_close_and_reopen(warroom, room):
     _, told = run(warroom, "close", user="U0BOB")
     assert "Only the incident commander" in told[0]
     run(warroom, "close")
+    warroom.fill_form(
+        {"customer_impact": "none", "detection": "alert", "root_cause": "?", "fix_kind": "none"}
+    )
+    warroom.settle()
     assert incident().status == "closed" and incident().closed_at is not None
     _, told = run(warroom, "sev 1")
     assert told == ["INC-1 is closed; `/incident INC-1 reopen` it first."]

@@ -191,3 +191,57 @@ def test_resolving_leaves_pagerduty_alone_when_told_to(app: LocalWarroom, pd: Fa
     run(app, 'page "Checkout API" checkout down')
     run(app, "resolve rolled back")
     assert [i["status"] for i in pd.incidents.values()] == ["triggered"]
+
+
+def suggest(app: LocalWarroom, view: dict, typed: str) -> dict:
+    """Slack asking for the service picker's options as someone types."""
+    response = app.person.interaction(
+        {
+            "type": "block_suggestion",
+            "user": {"id": "U0ALICE", "team_id": "T0TEAM"},
+            "team": {"id": "T0TEAM", "domain": "example"},
+            "api_app_id": "A0WARROOM",
+            "action_id": "page_service",
+            "block_id": "page_service",
+            "value": typed,
+            "view": view,
+        }
+    )
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_the_declare_form_pages_the_on_call_of_the_service_picked(app, pd):
+    app.sim.clear_calls()
+    app.command("declare sev1", channel="C0GENERAL")
+    app.settle()
+    view = app.sim.calls_to("views.open")[-1].args["view"]
+    assert view["blocks"][-1]["element"]["type"] == "external_select"
+    assert [o["text"]["text"] for o in suggest(app, view, "")["options"]] == ["Checkout API", "Orders DB"]
+    [orders] = suggest(app, view, "orders")["options"]
+    assert orders == {"text": {"type": "plain_text", "text": "Orders DB"}, "value": "PSVC002"}
+    pd.requests.clear()
+    state = {
+        "title": {"title": {"value": "Orders are stuck"}},
+        "severity": {"severity": {"selected_option": {"value": "sev1"}}},
+        "page_service": {"page_service": {"selected_option": orders}},
+    }
+    app.person.view_submission(view, state)
+    for _ in range(2):
+        app.settle()
+    with session_scope() as session:
+        declared = session.exec(select(Incident).where(Incident.number == 2)).one()
+        [page] = session.exec(select(Page).where(Page.incident_id == declared.id)).all()
+    assert (page.service_id, page.paged_by, page.assignees) == ("PSVC002", "U0ALICE", "Bob Baker")
+    [opened] = posts(pd)
+    assert opened["incident_key"] == "warroom-INC-2-PSVC002"
+    assert "War room: #inc-2-orders-are-stuck" in opened["body"]["details"]
+    room = app.sim.channel(declared.channel_id)
+    assert room["messages"][-1]["text"].startswith("<@U0ALICE> paged the on-call of Orders DB: Bob Baker")
+
+
+def test_the_declare_form_has_no_picker_without_pagerduty(warroom):
+    warroom.command("declare")
+    warroom.settle()
+    view = warroom.sim.calls_to("views.open")[-1].args["view"]
+    assert [block["block_id"] for block in view["blocks"]] == ["title", "severity", "summary", "private"]

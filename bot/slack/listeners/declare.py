@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -9,13 +10,28 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot import clock
 from bot.deps import Deps
+from bot.errors import WarroomError
 from bot.incidents.errors import InvalidInput
 from bot.incidents.rules import Declaration, clean_title, escape_mrkdwn, parse_declare
 from bot.incidents.service import declare_incident
 from bot.slack.commands import CommandContext, Router, Subcommand
-from bot.slack.rooms import submit_open_war_room
-from bot.slack.views.declare import CALLBACK_ID, declare_modal, modal_context, read_declare_form
+from bot.slack.effects import context_for
+from bot.slack.paging import send_page
+from bot.slack.rooms import AfterOpen, submit_open_war_room
+from bot.slack.views.declare import (
+    CALLBACK_ID,
+    PAGE_SERVICE,
+    ServiceChoice,
+    declare_modal,
+    modal_context,
+    read_declare_form,
+    service_choice,
+    service_options,
+)
+from storage.models import Incident
 from storage.session import in_session
+
+OPTIONS_TIMEOUT = 2.0  # seconds: Slack shows no options after 3
 
 
 def register(app: AsyncApp, deps: Deps, router: Router) -> None:
@@ -29,6 +45,19 @@ def register(app: AsyncApp, deps: Deps, router: Router) -> None:
             handler=on_declare_command,
         )
     )
+
+    @app.options(PAGE_SERVICE)
+    async def on_service_query(ack: AsyncAck, payload: dict[str, Any]) -> None:
+        """The picker's options: PagerDuty services matching what was typed, within Slack's 3 s."""
+        gateway = deps.pagerduty
+        try:
+            assert gateway is not None
+            query = str(payload.get("value") or "").strip()[:100]
+            found = await asyncio.wait_for(gateway.search_services(query), OPTIONS_TIMEOUT)
+        except (AssertionError, TimeoutError, WarroomError):
+            await ack(options=[])
+            return
+        await ack(options=service_options([(service.id, service.name) for service in found]))
 
     @app.view(CALLBACK_ID)
     async def on_declare_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -48,7 +77,9 @@ def register(app: AsyncApp, deps: Deps, router: Router) -> None:
         )
         await ack()
         if created:
-            submit_open_war_room(deps, incident, context.get("response_url"))
+            choice = service_choice(view)
+            then = _page_when_open(deps, choice, body) if choice else None
+            submit_open_war_room(deps, incident, context.get("response_url"), then=then)
 
 
 async def on_declare_command(ctx: CommandContext) -> None:
@@ -63,7 +94,7 @@ async def on_declare_command(ctx: CommandContext) -> None:
     command = ctx.command
     if not title:
         context = {"channel_id": command["channel_id"], "response_url": command["response_url"]}
-        view = declare_modal(severity=severity, context=context)
+        view = declare_modal(severity=severity, context=context, page_picker=ctx.deps.can_page)
         await ctx.ack()
         ctx.open_modal(view)
         return
@@ -81,3 +112,17 @@ async def on_declare_command(ctx: CommandContext) -> None:
         return
     await ctx.answer(f"Declaring {incident.ref} ({severity.label}): {escape_mrkdwn(title)}…")
     submit_open_war_room(ctx.deps, incident, command["response_url"])
+
+
+def _page_when_open(deps: Deps, choice: ServiceChoice, body: dict[str, Any]) -> AfterOpen:
+    """Once the war room is open, page the service picked in the declare form."""
+
+    async def page(incident: Incident) -> None:
+        gateway = deps.pagerduty
+        if gateway is None:
+            return
+        context = await context_for(deps, body["user"]["id"], body["team"]["id"], incident.channel_id)
+        service = await gateway.service(choice.id)
+        await send_page(deps, gateway, incident, service, "", context)
+
+    return page

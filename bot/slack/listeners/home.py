@@ -36,7 +36,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await publish_home(deps, user_id, notice=APOLOGY)  # no response_url from a Home tab
 
         deps.worker.submit(
-            lambda: client.views_open(trigger_id=trigger_id, view=declare_modal()),
+            lambda: client.views_open(trigger_id=trigger_id, view=declare_modal(page_picker=deps.can_page)),
             on_error=report,
             name="open a form",
         )

@@ -1,4 +1,4 @@
-"""Running an incident from its war room: sev, status, ic, role, resolve, close, reopen, update, note.
+"""Running an incident from its war room: sev, status, ic, role, resolve, reopen, update, note.
 
 Each subcommand parses its text (a mistake is answered at once), acks, and leaves the rest to
 the worker: who is asking, the permission check and the change itself, then what Slack shows.
@@ -16,7 +16,6 @@ from bot.deps import Deps
 from bot.incidents.changes import (
     change_severity,
     change_status,
-    close_incident,
     for_incident,
     reopen_incident,
     resolve_incident,
@@ -103,7 +102,6 @@ CHANGES = (
         lambda text: (text.strip(),),
         resolve_incident,
     ),
-    Change("close", "close", "close a resolved incident.", "/incident close", _nothing, close_incident),
     Change(
         "reopen",
         "reopen",

@@ -8,13 +8,13 @@ from datetime import UTC
 
 from slack_bolt.async_app import AsyncApp
 
-from bot import clock
-from bot.adapters.pagerduty import OnCall, PagerDutyGateway, Service
-from bot.alerts.paging import claim_page, existing_page, incident_to_page, page_text, record_page, services_of
+from bot.adapters.pagerduty import OnCall, Service
+from bot.alerts.paging import existing_page, incident_to_page, services_of
 from bot.deps import Deps
-from bot.incidents.changes import Context, find_incident
+from bot.incidents.changes import find_incident
 from bot.incidents.rules import escape_mrkdwn
 from bot.slack.commands import CommandContext, Router, Subcommand
+from bot.slack.paging import send_page
 from storage.models import Incident
 from storage.session import run_in_session
 
@@ -65,44 +65,18 @@ async def on_page(ctx: CommandContext) -> None:
         context = await ctx.asker()
         incident = await run_in_session(incident_to_page, ctx.number, ctx.channel_id, context)
         service = await gateway.find_service(name)
-        await _page(ctx, gateway, incident, service, message, context)
+        said = await send_page(ctx.deps, gateway, incident, service, message, context)
+        if said is None:
+            await _already_paged(ctx, incident, service)
+        elif not incident.channel_id:
+            await ctx.tell(said)  # the war room is still opening
 
     ctx.in_background(job, "/incident page")
 
 
-async def _page(
-    ctx: CommandContext,
-    gateway: PagerDutyGateway,
-    incident: Incident,
-    service: Service,
-    message: str,
-    context: Context,
-) -> None:
-    """Claim the page, send it under its stable key, record it, and say so in the war room."""
+async def _already_paged(ctx: CommandContext, incident: Incident, service: Service) -> None:
     assert incident.id is not None
-    page = await run_in_session(claim_page, incident.id, service, context)
-    if page is None:
-        await _already_paged(ctx, incident.id, service)
-        return
-    assert page.id is not None
-    title, details = page_text(incident, message)
-    opened = await gateway.trigger(service, title, page.incident_key, details)
-    if await run_in_session(record_page, page.id, opened, clock.now()) is None:
-        await _already_paged(ctx, incident.id, service)
-        return
-    who = escape_mrkdwn(", ".join(opened.assignees)) or "nobody is assigned yet"
-    link = f" (<{opened.html_url}|PagerDuty {opened.id}>)" if opened.html_url else ""
-    text = f"<@{ctx.user_id}> paged the on-call of {escape_mrkdwn(service.name)}: {who}{link}"
-    if message:
-        text += f"\n>{escape_mrkdwn(message)}"
-    if incident.channel_id:
-        await ctx.deps.slack.post(incident.channel_id, text)
-    else:
-        await ctx.tell(text)  # the war room is still opening
-
-
-async def _already_paged(ctx: CommandContext, incident_id: int, service: Service) -> None:
-    page = await run_in_session(existing_page, incident_id, service.id)
+    page = await run_in_session(existing_page, incident.id, service.id)
     at = page.paged_at.astimezone(UTC)
     await ctx.tell(f"Already paged the on-call of {escape_mrkdwn(service.name)} at {at:%H:%M} UTC.")
 

@@ -23,7 +23,9 @@ def _labels(incident: Incident) -> tuple[str, str]:
     return Severity(incident.severity).label, Status(incident.status).label
 
 
-def incident_card(incident: Incident, roles: dict[Role, str] | None = None) -> tuple[str, Blocks]:
+def incident_card(
+    incident: Incident, roles: dict[Role, str] | None = None, postmortem_link: str | None = None
+) -> tuple[str, Blocks]:
     """The card pinned in the war room: fallback text and blocks."""
     severity, status = _labels(incident)
     header = f"{incident.ref} · {incident.title}"
@@ -39,6 +41,8 @@ def incident_card(incident: Incident, roles: dict[Role, str] | None = None) -> t
     for label, at in (("Resolved", incident.resolved_at), ("Closed", incident.closed_at)):
         if at is not None:
             fields.append(f"*{label}*\n{slack_date(at)}")
+    if postmortem_link:
+        fields.append(f"*Postmortem*\n<{postmortem_link}|Draft>")
     blocks: Blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": header[:HEADER_MAX]}},
         {"type": "section", "fields": [{"type": "mrkdwn", "text": field} for field in fields]},

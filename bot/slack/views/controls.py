@@ -11,6 +11,7 @@ from storage.models import Incident
 
 SEVERITY, STATUS, HANDOVER, NOTE = "card.severity", "card.status", "card.handover", "card.note"
 UPDATE = "card.update"  # offered by the update reminder, not on the card
+CLOSE = "card.close"  # shown once the incident is resolved; opens the close form
 _BUTTONS = (
     (SEVERITY, "Change severity"),
     (STATUS, "Change status"),
@@ -34,6 +35,9 @@ def card_buttons(incident: Incident) -> Blocks:
         {"type": "button", "action_id": action, "text": _plain(label), "value": str(incident.id)}
         for action, label in _BUTTONS
     ]
+    if incident.status == Status.RESOLVED:
+        close = {"type": "button", "action_id": CLOSE, "text": _plain("Close incident"), "style": "primary"}
+        buttons.append({**close, "value": str(incident.id)})
     return [{"type": "actions", "block_id": "card.actions", "elements": buttons}]
 
 

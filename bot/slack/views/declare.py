@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from bot.incidents.errors import InvalidInput
@@ -17,6 +18,7 @@ from bot.incidents.rules import (
 )
 
 CALLBACK_ID = "declare"
+PAGE_SERVICE = "page_service"  # the optional "page the on-call of" picker; options come from PagerDuty
 
 
 def _option(severity: Severity) -> dict[str, Any]:
@@ -24,10 +26,23 @@ def _option(severity: Severity) -> dict[str, Any]:
     return {"text": text, "value": severity.label.lower()}
 
 
+@dataclass(frozen=True)
+class ServiceChoice:
+    """A PagerDuty service picked in the declare form."""
+
+    id: str
+    name: str
+
+
 def declare_modal(
-    *, title: str = "", severity: Severity = DEFAULT_SEVERITY, context: dict[str, str] | None = None
+    *,
+    title: str = "",
+    severity: Severity = DEFAULT_SEVERITY,
+    context: dict[str, str] | None = None,
+    page_picker: bool = False,
 ) -> dict[str, Any]:
-    """The modal opened by `/incident declare` without a title."""
+    """The modal opened by `/incident declare` without a title (with a service picker when
+    PagerDuty can page)."""
     title_input: dict[str, Any] = {
         "type": "plain_text_input",
         "action_id": "title",
@@ -36,7 +51,7 @@ def declare_modal(
     }
     if title:
         title_input["initial_value"] = title
-    return {
+    modal: dict[str, Any] = {
         "type": "modal",
         "callback_id": CALLBACK_ID,
         "title": {"type": "plain_text", "text": "Declare incident"},
@@ -93,6 +108,22 @@ def declare_modal(
             },
         ],
     }
+    if page_picker:
+        modal["blocks"].append(
+            {
+                "type": "input",
+                "block_id": PAGE_SERVICE,
+                "optional": True,
+                "label": _plain("Page the on-call of"),
+                "element": {
+                    "type": "external_select",
+                    "action_id": PAGE_SERVICE,
+                    "min_query_length": 0,
+                    "placeholder": _plain("A PagerDuty service"),
+                },
+            }
+        )
+    return modal
 
 
 def _plain(text: str) -> dict[str, str]:
@@ -124,6 +155,19 @@ def read_declare_form(view: dict[str, Any]) -> tuple[Declaration | None, dict[st
     if errors or severity is None:
         return None, errors
     return Declaration(title=title, severity=severity, summary=summary, private=private), {}
+
+
+def service_choice(view: dict[str, Any]) -> ServiceChoice | None:
+    """The PagerDuty service picked to page, if any."""
+    state = view.get("state", {}).get("values", {}).get(PAGE_SERVICE, {}).get(PAGE_SERVICE, {})
+    chosen = state.get("selected_option") or {}
+    service_id, name = str(chosen.get("value") or ""), str((chosen.get("text") or {}).get("text") or "")
+    return ServiceChoice(service_id, name or service_id) if service_id else None
+
+
+def service_options(services: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """The picker's options: (id, name) pairs, names cut to Slack's 75 characters."""
+    return [{"text": _plain(name[:75]), "value": service_id[:150]} for service_id, name in services]
 
 
 def modal_context(view: dict[str, Any]) -> dict[str, str]:

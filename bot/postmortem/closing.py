@@ -1,0 +1,158 @@
+"""Closing with a review: what only people know, asked for when the incident closes.
+
+The answers are kept with the incident (the latest close wins) and the draft posted for that
+close is recorded against them, so a restart posts a missing draft once and never a second.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel import Session, col, select
+
+from bot.errors import WarroomError
+from bot.incidents.changes import AlreadyChanged, Context, Outcome, authorise, close_incident
+from bot.incidents.errors import InvalidInput
+from bot.incidents.permissions import Action
+from bot.incidents.rules import Status
+from bot.incidents.service import get_incident
+from storage.models import Incident, PostmortemReview
+
+IMPACT_MAX = 3000
+DETECTION_MAX = 1000
+ROOT_CAUSE_MAX = 3000
+LOST_BUSINESS_MAX = 200
+USERS_MAX = 2_000_000_000
+MINUTES_MAX = 525_600  # a year
+
+
+class FixKind(StrEnum):
+    """Whether what stopped the impact will keep it stopped."""
+
+    PERMANENT = "permanent"
+    STOPGAP = "stopgap"
+    NONE = "none"
+
+    @property
+    def label(self) -> str:
+        """How the close form offers it."""
+        return {
+            FixKind.PERMANENT: "Permanent fix",
+            FixKind.STOPGAP: "Stopgap: a permanent fix is still needed",
+            FixKind.NONE: "No fix was applied (it recovered by itself)",
+        }[self]
+
+
+@dataclass(frozen=True)
+class Review:
+    """The close form's answers, validated."""
+
+    customer_impact: str
+    detection: str
+    root_cause: str
+    fix_kind: FixKind
+    users_affected: int | None = None
+    impact_minutes: int | None = None
+    lost_business: str = ""
+
+
+class ReviewInvalid(InvalidInput):
+    """Some answers are missing or too long; `errors` names each field."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(" ".join(errors.values()))
+        self.errors = errors
+
+
+def _text(errors: dict[str, str], answers: dict[str, str], name: str, limit: int, required: str) -> str:
+    value = (answers.get(name) or "").strip()
+    if not value and required:
+        errors[name] = required
+    elif len(value) > limit:
+        errors[name] = f"That is {len(value)} characters; keep it to {limit}."
+    return value
+
+
+def _count(errors: dict[str, str], answers: dict[str, str], name: str, limit: int) -> int | None:
+    value = (answers.get(name) or "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) > limit:
+        errors[name] = f"Give a whole number from 0 to {limit:,}, or leave it empty."
+        return None
+    return int(value)
+
+
+def clean_review(answers: dict[str, str]) -> Review:
+    """Validate the close form's answers (field name → text); `ReviewInvalid` names each problem."""
+    errors: dict[str, str] = {}
+    impact = _text(errors, answers, "customer_impact", IMPACT_MAX, "Say what customers saw, or “none”.")
+    detection = _text(errors, answers, "detection", DETECTION_MAX, "Say how the incident was noticed.")
+    root_cause = _text(errors, answers, "root_cause", ROOT_CAUSE_MAX, "Give your best guess; it can change.")
+    lost = _text(errors, answers, "lost_business", LOST_BUSINESS_MAX, "")
+    users = _count(errors, answers, "users_affected", USERS_MAX)
+    minutes = _count(errors, answers, "impact_minutes", MINUTES_MAX)
+    fix = next((kind for kind in FixKind if kind.value == answers.get("fix_kind")), None)
+    if fix is None:
+        errors["fix_kind"] = "Choose whether the fix is permanent, a stopgap, or none."
+    if errors or fix is None:
+        raise ReviewInvalid(errors)
+    return Review(impact, detection, root_cause, fix, users, minutes, lost)
+
+
+def incident_to_close(session: Session, incident_id: int, ctx: Context) -> Incident:
+    """The incident, if `ctx.actor` may close it now; checked before the close form opens."""
+    incident = get_incident(session, incident_id)
+    authorise(session, incident, Action.CLOSE, ctx)
+    if incident.status == Status.CLOSED:
+        raise AlreadyChanged(f"{incident.ref} is already closed.")
+    if incident.status != Status.RESOLVED:
+        raise WarroomError(
+            f"{incident.ref} is {incident.status}; resolve it first with "
+            "`/incident resolve [summary]`, then close it."
+        )
+    return incident
+
+
+def close_with_review(session: Session, incident_id: int, review: Review, ctx: Context) -> Outcome:
+    """Close the incident and keep the answers for its postmortem; only one close wins."""
+    outcome = close_incident(session, incident_id, ctx)
+    answers = {**dataclasses.asdict(review), "given_by": ctx.actor.user_id, "given_at": ctx.at}
+    row = session.exec(select(PostmortemReview).where(PostmortemReview.incident_id == incident_id)).first()
+    if row is None:
+        row = PostmortemReview(incident_id=incident_id, **answers)
+    else:
+        row.sqlmodel_update({**answers, "draft_ts": None, "draft_link": None, "drafted_at": None})
+    session.add(row)
+    return outcome
+
+
+def drafts_due(session: Session) -> list[int]:
+    """Closed incidents whose close has no draft posted yet (the process stopped in between)."""
+    statement = (
+        select(PostmortemReview.incident_id)
+        .join(Incident, col(Incident.id) == col(PostmortemReview.incident_id))
+        .where(
+            Incident.status == Status.CLOSED.value,
+            col(Incident.archived_at).is_(None),
+            col(PostmortemReview.drafted_at).is_(None),
+        )
+    )
+    return list(session.exec(statement).all())
+
+
+def record_draft(session: Session, incident_id: int, *, ts: str, link: str, at: datetime) -> None:
+    """Remember the draft message posted for the latest close (linked from the card)."""
+    row = session.exec(select(PostmortemReview).where(PostmortemReview.incident_id == incident_id)).first()
+    if row is not None:
+        row.draft_ts, row.draft_link, row.drafted_at = ts, link, at
+        session.add(row)
+
+
+def draft_link(session: Session, incident_id: int) -> str | None:
+    """The link to the latest postmortem draft posted for the incident, if any."""
+    statement = select(PostmortemReview.draft_link).where(PostmortemReview.incident_id == incident_id)
+    return session.exec(statement).first()

@@ -1,0 +1,115 @@
+"""Closing and the postmortem: `/incident close` (and the card's Close button) open the close
+form; saving it closes the incident and posts the draft. `/incident postmortem` posts it again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlmodel import Session
+
+from bot.deps import Deps
+from bot.incidents.changes import Context, ensure_may, for_incident
+from bot.incidents.permissions import Action
+from bot.incidents.service import get_incident
+from bot.postmortem.closing import ReviewInvalid, clean_review, incident_to_close
+from bot.slack.commands import CommandContext, Router, Subcommand
+from bot.slack.effects import context_for, submit_for
+from bot.slack.postmortem import close_and_post, post_draft
+from bot.slack.views.closing import CALLBACK_ID, close_modal, read_close_form
+from bot.slack.views.controls import CLOSE
+from storage.session import run_in_session
+
+
+def register(app: AsyncApp, deps: Deps, router: Router) -> None:
+    """Add `close` and `postmortem`, the card's Close button and the close form."""
+    router.add(
+        Subcommand(
+            "close",
+            "close",
+            "close a resolved incident: a short form, then the postmortem draft is posted.",
+            ("/incident close",),
+            on_close_command,
+        )
+    )
+    router.add(
+        Subcommand(
+            "postmortem",
+            "postmortem",
+            "post the postmortem draft again, from what is recorded now.",
+            ("/incident postmortem",),
+            on_postmortem_command,
+        )
+    )
+
+    @app.action(CLOSE)
+    async def on_close_button(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await ack()
+        user, channel = body["user"]["id"], body["channel"]["id"]
+
+        async def job() -> None:
+            ctx = await context_for(deps, user, body["team"]["id"], channel)
+            incident = await run_in_session(incident_to_close, int(action["value"]), ctx)
+            await client.views_open(trigger_id=body["trigger_id"], view=close_modal(incident, channel))
+
+        submit_for(deps, job, user, channel)
+
+    @app.view(CALLBACK_ID)
+    async def on_close_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        incident_id, channel, answers = read_close_form(view)
+        try:
+            review = clean_review(answers)
+        except ReviewInvalid as exc:
+            await ack(response_action="errors", errors={k: v[:150] for k, v in exc.errors.items()})
+            return
+        await ack()
+        user = body["user"]["id"]
+
+        async def job() -> None:
+            ctx = await context_for(deps, user, body["team"]["id"], channel)
+            await close_and_post(deps, incident_id, review, ctx)
+
+        submit_for(deps, job, user, channel or user)
+
+
+async def on_close_command(ctx: CommandContext) -> None:
+    """Open the close form, once the asker may close a resolved incident."""
+    if ctx.args:
+        await ctx.answer("`/incident close` takes no text: it opens a short form.")
+        return
+    await ctx.ack()
+
+    async def job() -> None:
+        asker = await ctx.asker()
+        incident = await run_in_session(for_incident, ctx.number, ctx.channel_id, incident_to_close, asker)
+        await ctx.client.views_open(
+            trigger_id=ctx.command["trigger_id"], view=close_modal(incident, ctx.channel_id)
+        )
+
+    ctx.in_background(job, "/incident close")
+
+
+def _readable(session: Session, incident_id: int, ctx: Context) -> int:
+    """The incident, open or closed, if the asker may add to it (so may read its draft)."""
+    ensure_may(session, get_incident(session, incident_id), Action.NOTE, ctx)
+    return incident_id
+
+
+async def on_postmortem_command(ctx: CommandContext) -> None:
+    """Post the draft again in the war room, built from what is recorded now."""
+    if ctx.args:
+        await ctx.answer("`/incident postmortem` takes no text.")
+        return
+    await ctx.ack()
+
+    async def job() -> None:
+        asker = await ctx.asker()
+        incident_id = await run_in_session(for_incident, ctx.number, ctx.channel_id, _readable, asker)
+        link = await post_draft(ctx.deps, incident_id)
+        await ctx.tell(f"Posted the postmortem draft: <{link}|open it>.")
+
+    ctx.in_background(job, "/incident postmortem")
