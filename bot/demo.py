@@ -7,11 +7,14 @@ import logging
 import re
 import tempfile
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import httpx
 
+from bot import clock
 from bot.http.signing import pagerduty_signature
 from bot.simulator import SlackSimulator
 from bot.simulator.automation import AutomationEndpoint
@@ -20,6 +23,16 @@ from bot.simulator.pagerduty import FakePagerDuty
 
 Out = Callable[[str], None]
 WEBHOOK_SECRET = "whsec_demo"
+STORY_LENGTH = timedelta(hours=1)
+CLOSE_FORM = {
+    "customer_impact": "Card payments failed at checkout; customers saw an error page.",
+    "detection": "Customers reported failed payments to support.",
+    "users_affected": "1200",
+    "impact_minutes": "34",
+    "lost_business": "about 300 orders",
+    "root_cause": "Deploy 4512 shipped a connection-pool setting too small for peak traffic.",
+    "fix_kind": "stopgap",
+}
 
 
 def run_demo(*, latency: float = 0.0, out: Out = print) -> None:
@@ -43,9 +56,11 @@ def run_demo(*, latency: float = 0.0, out: Out = print) -> None:
             pagerduty_from_email="warroom@example.com",
             pagerduty_webhook_secrets=WEBHOOK_SECRET,
         )
+        story = StoryClock(clock.now() - STORY_LENGTH)
         slack = LocalWarroom(simulator, settings)
         try:
-            _play(Scene(slack, out), automation)
+            with mock.patch("bot.clock.now", story.now):
+                _play(Scene(slack, out, story), automation)
         finally:
             slack.stop()
             automation.stop()
@@ -63,18 +78,37 @@ def _local_playbooks(workdir: Path, host: str) -> Path:
     return books
 
 
+class StoryClock:
+    """The demo's time: an hour-long incident told in seconds, so its metrics read as real ones."""
+
+    def __init__(self, start: datetime) -> None:
+        self.at = start
+
+    def now(self) -> datetime:
+        """The story's present."""
+        return self.at
+
+    def later(self, minutes: int) -> None:
+        """Move the story on."""
+        self.at += timedelta(minutes=minutes)
+
+
 def _play(scene: Scene, automation: AutomationEndpoint) -> None:
     scene.type("U0ALICE", "declare sev2 Checkout returns 500s", "C0GENERAL")
     room = scene.room()
     scene.show_room(room)
+    scene.later(2)
     scene.type("U0ALICE", "ic <@U0BOB|bob>", room)
+    scene.later(3)
     scene.type("U0BOB", "sev 1", room)
+    scene.later(2)
     scene.type("U0BOB", "note Deploy 4512 went out at 02:58; rolling it back", room)
     ts = scene.slack.sim.add_message(room, "Error rate is back under 0.5% after the rollback", user="U0CAROL")
     scene.out(f"\n@carol in #{scene.name(room)}: Error rate is back under 0.5% after the rollback")
     scene.react("U0ALICE", room, ts)
     scene.type("U0BOB", "role ops <@U0CAROL|carol>", room)
     scene.type("U0BOB", "run rollback-checkout release=v41", room)
+    scene.later(2)
     scene.click("U0CAROL", room, "remediation.approve", scene.latest_run())
     scene.out(
         f"\n  (the automation endpoint received {len(automation.hits)} call(s): "
@@ -83,11 +117,24 @@ def _play(scene: Scene, automation: AutomationEndpoint) -> None:
         )
         + ")"
     )
+    scene.later(4)
     scene.type("U0BOB", "update Rolled back to v41; error rate falling, watching for 15 minutes", room)
+    scene.type("U0BOB", "status monitoring", room)
+    scene.later(15)
     scene.type("U0BOB", "resolve Rolled back to v41", room)
-    scene.type("U0BOB", "close", room)
     scene.type("U0BOB", "timeline", room)
+    scene.later(3)
     _alert_storm(scene)
+    scene.later(10)
+    _close(scene, room)
+
+
+def _close(scene: Scene, room: str) -> None:
+    """Back in INC-1: the IC closes it through the close form, and the postmortem draft is posted."""
+    scene.type("U0BOB", "close", room)
+    scene.fill_form("U0BOB", CLOSE_FORM)
+    drafts = [f for f in scene.slack.sim.files.values() if f["title"].endswith("-postmortem.md")]
+    scene.out(f"\n--- {drafts[-1]['title']} ---\n{drafts[-1]['content'].decode().rstrip()}\n---")
 
 
 def _alert_storm(scene: Scene) -> None:
@@ -102,9 +149,14 @@ def _alert_storm(scene: Scene) -> None:
 class Scene:
     """Sends what people do and prints what each of them would see since the last step."""
 
-    def __init__(self, slack: LocalWarroom, out: Out) -> None:
-        self.slack, self.out = slack, out
+    def __init__(self, slack: LocalWarroom, out: Out, story: StoryClock) -> None:
+        self.slack, self.out, self.story = slack, out, story
         self.calls_seen = 0
+
+    def later(self, minutes: int) -> None:
+        """Let some minutes of the story pass."""
+        self.story.later(minutes)
+        self.out(f"\n({minutes} min later)")
 
     def type(self, user: str, text: str, channel: str) -> None:
         """Type `/incident <text>` and show the answers."""
@@ -114,6 +166,15 @@ class Scene:
         answer = response.json().get("text") if response.content else None
         if answer:
             self.out(f"  (only you) {render(self.slack, answer)}")
+        self.slack.settle()
+        self._show_new()
+
+    def fill_form(self, user: str, answers: dict[str, str]) -> None:
+        """Fill in and submit the form Warroom just opened."""
+        self.out(f"\n@{_name(self.slack, user)} fills in the form:")
+        for name, value in answers.items():
+            self.out(f"  {name.replace('_', ' ')}: {value}")
+        self.slack.fill_form(answers, user=user)
         self.slack.settle()
         self._show_new()
 
@@ -155,7 +216,7 @@ class Scene:
             {
                 "event": {
                     "event_type": "incident.triggered",
-                    "occurred_at": "2026-11-24T03:12:09Z",
+                    "occurred_at": clock.now().isoformat(),
                     "data": data,
                 }
             }
@@ -242,6 +303,10 @@ _SHOWN: dict[str, Callable[[Scene, dict[str, Any]], str]] = {
     "conversations.create": lambda s, a: f"new channel #{a['name']}",
     "conversations.invite": lambda s, a: f"{_where(s, a)} invited {render(s.slack, '<@' + a['users'] + '>')}",
     "pins.add": lambda s, a: f"{_where(s, a)} 📌 pinned the card",
+    "views.open": lambda s, a: f"(form opened) {a['view']['title']['text']}",
+    "files.completeUploadExternal": lambda s, a: (
+        f"{_where(s, a)} 📎 " + ", ".join(f["title"] for f in a["files"])
+    ),
     "chat.postEphemeral": lambda s, a: f"{_where(s, a)} (only you) {render(s.slack, a['text'])}",
     "response_url": lambda s, a: f"(only you) {render_message(s.slack, a)}",
 }

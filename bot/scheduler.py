@@ -1,4 +1,5 @@
-"""Periodic jobs (APScheduler 3) on the app's event loop: update reminders, the weekly alert report."""
+"""Periodic jobs (APScheduler 3) on the app's event loop: update and follow-up reminders, the
+archive of closed war rooms, the weekly alert report."""
 
 from __future__ import annotations
 
@@ -9,10 +10,14 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot import clock
 from bot.alerts.report import alert_report, report_markdown
 from bot.deps import Deps
+from bot.slack.archive import archive_closed_rooms
+from bot.slack.followups import send_due_followups
 from bot.slack.reminders import send_due_reminders
 from storage.session import run_in_session
 
 REMINDER_CHECK_SECONDS = 30
+FOLLOWUP_CHECK_SECONDS = 60
+ARCHIVE_CHECK_SECONDS = 60
 
 
 def start_scheduler(deps: Deps) -> AsyncIOScheduler:
@@ -20,6 +25,12 @@ def start_scheduler(deps: Deps) -> AsyncIOScheduler:
 
     async def remind() -> None:
         await send_due_reminders(deps, clock.now())
+
+    async def remind_followups() -> None:
+        await send_due_followups(deps, clock.now())
+
+    async def archive_rooms() -> None:
+        await archive_closed_rooms(deps, clock.now())
 
     scheduler = AsyncIOScheduler(timezone=UTC)
     scheduler.add_job(
@@ -31,6 +42,19 @@ def start_scheduler(deps: Deps) -> AsyncIOScheduler:
         coalesce=True,
         next_run_time=clock.now(),
     )
+    for job, seconds, name in (
+        (remind_followups, FOLLOWUP_CHECK_SECONDS, "followup-reminders"),
+        (archive_rooms, ARCHIVE_CHECK_SECONDS, "archive"),
+    ):
+        scheduler.add_job(
+            job,
+            "interval",
+            seconds=seconds,
+            id=name,
+            max_instances=1,
+            coalesce=True,
+            next_run_time=clock.now(),
+        )
     if deps.settings.warroom_alert_report_channel:
         scheduler.add_job(
             lambda: post_weekly_report(deps),

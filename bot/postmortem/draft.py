@@ -196,6 +196,19 @@ class Draft(BaseModel):
     questions: list[str]
     generated_at: datetime
 
+    def people(self) -> set[str]:
+        """Every Slack user id the draft names, so a renderer can show their names."""
+        found = {self.declared_by, self.impact.given_by, *(e.actor_id for e in self.timeline)}
+        found |= {change.by for change in self.severity_history} | {
+            change.by for change in self.status_history
+        }
+        found |= {who for role in self.roles for who in (role.user_id, role.assigned_by)}
+        found |= {
+            who for run in self.remediation for who in (run.requested_by, *run.approvers, *run.rejecters)
+        }
+        found |= {page.paged_by for page in self.pages} | {item.owner_id for item in self.follow_ups}
+        return {who for who in found if who}
+
 
 def build_draft(session: Session, incident_id: int, *, now: datetime) -> Draft:
     """The draft for one incident (IncidentNotFound for an unknown id)."""

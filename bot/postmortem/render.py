@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from bot.postmortem.draft import Draft, Run, headline
@@ -15,8 +16,9 @@ def draft_json(draft: Draft) -> str:
     return draft.model_dump_json(indent=2)
 
 
-def draft_markdown(draft: Draft) -> str:
-    """The draft as a Markdown document, one heading per part of the review."""
+def draft_markdown(draft: Draft, names: Mapping[str, str] | None = None) -> str:
+    """The draft as a Markdown document, one heading per part of the review; people are shown
+    as @name where `names` (Slack user id → name) knows them."""
     sections = [
         [f"# {draft.ref}: {_line(draft.title)}", "", f"*{headline(draft)}*"],
         _summary(draft),
@@ -30,7 +32,15 @@ def draft_markdown(draft: Draft) -> str:
         _follow_ups(draft),
         _questions(draft),
     ]
-    return "\n\n".join("\n".join(section) for section in sections) + "\n"
+    document = "\n\n".join("\n".join(section) for section in sections) + "\n"
+    return _named(document, names) if names else document
+
+
+def _named(document: str, names: Mapping[str, str]) -> str:
+    """Each known user id (bare or as a `<@U…>` mention) replaced by @name, in one pass."""
+    ids = "|".join(re.escape(user_id) for user_id in sorted(names, key=len, reverse=True))
+    pattern = re.compile(rf"<@({ids})(?:\|[^>]*)?>|\b({ids})\b")
+    return pattern.sub(lambda match: "@" + _line(names[match.group(1) or match.group(2)]), document)
 
 
 def _time(at: datetime | None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from datetime import timedelta
@@ -30,8 +31,10 @@ async def post_draft(deps: Deps, incident_id: int) -> str:
         raise WarroomError(f"{draft.ref} has no war room to post in; use `warroom export {draft.ref}`.")
     text, blocks = draft_message(draft.ref, headline(draft), draft.questions)
     ts = await deps.slack.post(channel, text, blocks)
+    people = sorted(draft.people())
+    names = dict(zip(people, await asyncio.gather(*map(deps.slack.display_name, people)), strict=True))
     name = f"{draft.ref}-postmortem"
-    files = {f"{name}.md": draft_markdown(draft).encode(), f"{name}.json": draft_json(draft).encode()}
+    files = {f"{name}.md": draft_markdown(draft, names).encode(), f"{name}.json": draft_json(draft).encode()}
     await deps.slack.upload(channel, files, thread_ts=ts)
     link = await deps.slack.permalink(channel, ts)
     await run_in_session(record_draft, incident_id, ts=ts, link=link, at=now)

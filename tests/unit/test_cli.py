@@ -51,3 +51,8 @@ def test_demo_prints_what_people_see():
     assert "Matched on alert Checkout 5xx*, keywords checkout, 5xx." in out
     assert "@carol paged the on-call of Orders DB: Bob Baker" in out
     assert "Level 1: Bob Baker (bob@example.com)" in out
+    assert out.index("@carol paged the on-call") < out.index("@bob closed INC-1.")  # the story ends there
+    assert "(form opened) Close INC-1" in out and "📎 INC-1-postmortem.md, INC-1-postmortem.json" in out
+    assert "--- INC-1-postmortem.md ---\n# INC-1: Checkout returns 500s" in out
+    assert "mitigated in 9 min · resolved in 28 min" in out
+    assert "| commander | @bob | " in out and "- Approved by: @carol" in out
