@@ -13,6 +13,7 @@ from bot.slack.listeners import (
     capture,
     card,
     declare,
+    followups,
     home,
     incident,
     manage,
@@ -48,6 +49,7 @@ def build_app(deps: Deps) -> AsyncApp:
     runbooks.register(app, deps, router)
     remediation.register(app, deps, router)
     paging.register(app, deps, router)
+    followups.register(app, deps, router)
     postmortem.register(app, deps, router)
     capture.register(app, deps)
     card.register(app, deps)
