@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, insert, update
+from sqlalchemy import bindparam, case, insert, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -24,6 +25,7 @@ from bot.incidents.rules import Declaration, Severity, clean_title
 from bot.incidents.service import declare_incident, get_incident, record_event
 from storage.errors import is_unique_violation
 from storage.models import Alert, AlertEvent, Incident, Page, WebhookDelivery, table
+from storage.types import UTCDateTime
 
 HANDLED = ("incident.triggered", "incident.acknowledged", "incident.resolved", "incident.reopened")
 
@@ -39,21 +41,26 @@ class Processed:
     line: str = ""
 
 
-def store_delivery(session: Session, delivery_id: str, body: str, at: datetime) -> bool:
-    """Keep a delivery durably; False when this `X-Webhook-Id` was seen before."""
-    try:
-        with session.begin_nested():
-            session.add(WebhookDelivery(delivery_id=delivery_id, body=body, received_at=at))
-    except IntegrityError as exc:
-        if not is_unique_violation(exc):
-            raise
-        return False
-    return True
-
-
 def store_deliveries(session: Session, deliveries: list[tuple[str, str]], at: datetime) -> list[bool]:
-    """Keep many deliveries in one transaction (a group commit); False for each one seen before."""
-    return [store_delivery(session, delivery_id, body, at) for delivery_id, body in deliveries]
+    """Keep many deliveries with one statement (a group commit); False for each one seen before.
+
+    `INSERT … ON CONFLICT DO NOTHING RETURNING` lets the unique `X-Webhook-Id` decide, on SQLite
+    and Postgres alike, without a savepoint per delivery.
+    """
+    deliveries_table = table(WebhookDelivery)
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(deliveries_table)
+        .on_conflict_do_nothing(index_elements=["delivery_id"])
+        .returning(deliveries_table.c.delivery_id)
+    )
+    rows = [{"delivery_id": d, "body": b, "received_at": at, "outcome": ""} for d, b in deliveries]
+    fresh = set(session.execute(statement, rows).scalars())
+    results = []
+    for delivery_id, _ in deliveries:
+        results.append(delivery_id in fresh)
+        fresh.discard(delivery_id)  # the same id twice in one group: only the first is new
+    return results
 
 
 def unprocessed(session: Session, limit: int = 200) -> list[int]:
@@ -68,12 +75,16 @@ def unprocessed(session: Session, limit: int = 200) -> list[int]:
 
 def process_batch(
     session: Session, delivery_pks: list[int], rules: Rules, bot_user_id: str, at: datetime
-) -> list[Processed]:
+) -> tuple[int, list[Processed]]:
     """Handle stored deliveries in one transaction: claim them, count repeats of each alert in
-    one statement, then apply acknowledgements and resolutions in the order they happened."""
+    one statement, then apply acknowledgements and resolutions in the order they happened.
+
+    Returns how many deliveries this call claimed and what Slack should show.
+    """
     triggers: dict[str, list[tuple[dict[str, Any], datetime]]] = defaultdict(list)
     changes: list[tuple[dict[str, Any], str, dict[str, Any], datetime]] = []
-    for pk, body in _claim(session, delivery_pks, at):
+    claimed = _claim(session, delivery_pks, at)
+    for pk, body in claimed:
         try:
             event = json.loads(body)["event"]
             kind, data = str(event.get("event_type", "")), event.get("data") or {}
@@ -91,7 +102,7 @@ def process_batch(
     results = _record_triggers(session, triggers, rules, bot_user_id)
     for data, status, agent, occurred in sorted(changes, key=lambda change: change[3]):
         results.append(_changed(session, data, status, agent, occurred))
-    return results
+    return len(claimed), results
 
 
 def _claim(session: Session, pks: list[int], at: datetime) -> list[tuple[int, str]]:
@@ -109,54 +120,92 @@ def _claim(session: Session, pks: list[int], at: datetime) -> list[tuple[int, st
 def _record_triggers(
     session: Session, triggers: dict[str, list[tuple[dict[str, Any], datetime]]], rules: Rules, bot: str
 ) -> list[Processed]:
+    """Create the alerts not seen before, then count every hit, in a few statements per batch."""
     if not triggers:
         return []
-    existing = {
-        a.dedup_key: a for a in session.exec(select(Alert).where(col(Alert.dedup_key).in_(list(triggers))))
-    }
-    results, events = [], []
     alerts = table(Alert)
+    known = select(alerts.c.dedup_key, alerts.c.id).where(alerts.c.dedup_key.in_(list(triggers)))
+    ids: dict[str, int] = {key: pk for key, pk in session.execute(known).all()}
+    results, quiet = [], []
     for key, hits in triggers.items():
-        alert = existing.get(key)
-        if alert is None:
-            result = _new_alert(session, key, hits[0], rules, bot)
-            alert = (
-                result.alert if result else session.exec(select(Alert).where(Alert.dedup_key == key)).one()
-            )
-            if result is not None:
+        if key in ids:
+            continue
+        alert, severity = _alert(key, *hits[0], rules)
+        if alert.triage == "high":
+            result = _open_incident(session, alert, severity, bot)
+            if result is not None and result.alert is not None and result.alert.id is not None:
+                ids[key] = result.alert.id
                 results.append(result)
-        assert alert is not None and alert.id is not None
-        latest = max(occurred for _, occurred in hits)
-        session.execute(
-            update(alerts)
-            .where(alerts.c.id == alert.id)
-            .values(
-                count=alerts.c.count + len(hits),
-                status="triggered",
-                last_seen_at=case((alerts.c.last_seen_at < latest, latest), else_=alerts.c.last_seen_at),
-            )
-        )
-        events += [
-            {
-                "alert_id": alert.id,
-                "kind": "triggered",
-                "at": occurred,
-                "paged": data.get("urgency") == "high",
-            }
-            for data, occurred in hits
-        ]
-    session.execute(insert(table(AlertEvent)), events)
+        else:
+            quiet.append(alert)
+    results += _insert_quiet(session, quiet, rules, ids)
+    if missing := [key for key in triggers if key not in ids]:  # created by a concurrent batch
+        ids.update(session.execute(known.where(alerts.c.dedup_key.in_(missing))).all())
+    _count_hits(session, triggers, ids)
     return results
 
 
-def _new_alert(
-    session: Session, key: str, first: tuple[dict[str, Any], datetime], rules: Rules, bot: str
-) -> Processed | None:
-    """Create the alert (count 0: the caller counts every hit) and triage it; None if another
-    worker created it first."""
+def _insert_quiet(session: Session, quiet: list[Alert], rules: Rules, ids: dict[str, int]) -> list[Processed]:
+    """Insert the new alerts that page nobody with one statement; notices for the low ones."""
+    if not quiet:
+        return []
+    alerts = table(Alert)
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(alerts)
+        .on_conflict_do_nothing(index_elements=["dedup_key"])
+        .returning(alerts.c.dedup_key, alerts.c.id)
+    )
+    rows = [alert.model_dump(exclude={"id"}) for alert in quiet]
+    inserted = {key: pk for key, pk in session.execute(statement, rows).all()}
+    ids.update(inserted)
+    notices = []
+    for alert in quiet:
+        channel = rules.notice_channel(alert.service_name) if alert.triage == "low" else None
+        if alert.dedup_key in inserted and channel:
+            text = (
+                f":bell: Low-urgency alert on *{alert.service_name or 'an unknown service'}*: "
+                f"{alert.title} (not paged by Warroom)"
+            )
+            notices.append(Processed(notice=(channel, text)))
+    return notices
+
+
+def _count_hits(
+    session: Session, triggers: dict[str, list[tuple[dict[str, Any], datetime]]], ids: dict[str, int]
+) -> None:
+    """Add each alert's hits to its count (in the database, so concurrent batches both count)."""
+    alerts = table(Alert)
+    latest = bindparam("b_latest", type_=UTCDateTime())
+    count = (
+        update(alerts)
+        .where(alerts.c.id == bindparam("b_id"))
+        .values(
+            count=alerts.c.count + bindparam("b_hits"),
+            status="triggered",
+            last_seen_at=case((alerts.c.last_seen_at < latest, latest), else_=alerts.c.last_seen_at),
+        )
+    )
+    hits = [
+        {"b_id": ids[key], "b_hits": len(seen), "b_latest": max(at for _, at in seen)}
+        for key, seen in triggers.items()
+    ]
+    session.execute(count, hits)
+    events = [
+        {"alert_id": ids[key], "kind": "triggered", "at": at, "paged": data.get("urgency") == "high"}
+        for key, seen in triggers.items()
+        for data, at in seen
+    ]
+    session.execute(insert(table(AlertEvent)), events)
+
+
+def _open_incident(session: Session, alert: Alert, severity: Severity, bot: str) -> Processed | None:
+    """Store a high alert and open its incident; None if another worker stored it first."""
     try:
         with session.begin_nested():
-            return _triggered(session, key, *first, rules, bot)
+            session.add(alert)
+            session.flush()
+            return _declare(session, alert, severity, bot, alert.first_seen_at)
     except IntegrityError as exc:
         if not is_unique_violation(exc):
             raise
@@ -182,9 +231,9 @@ def _key(data: dict[str, Any]) -> str:
     return str(data.get("incident_key") or data.get("id") or "")[:255]
 
 
-def _triggered(
-    session: Session, key: str, data: dict[str, Any], at: datetime, rules: Rules, bot: str
-) -> Processed:
+def _alert(key: str, data: dict[str, Any], at: datetime, rules: Rules) -> tuple[Alert, Severity]:
+    """A new alert from its first trigger, triaged (count 0: every hit is counted afterwards),
+    and the severity of the incident it opens if triaged high."""
     service = data.get("service") or {}
     urgency, priority = str(data.get("urgency") or ""), str((data.get("priority") or {}).get("summary") or "")
     name = str(service.get("summary") or "")
@@ -205,14 +254,7 @@ def _triggered(
         last_seen_at=at,
         raw=data,
     )
-    session.add(alert)
-    session.flush()
-    if decision == "high":
-        return _declare(session, alert, Severity(rule.severity if rule else 2), bot, at)
-    if decision == "low" and (channel := rules.notice_channel(name)):
-        text = f":bell: Low-urgency alert on *{name or 'an unknown service'}*: {title} (not paged by Warroom)"
-        return Processed(alert=alert, notice=(channel, text))
-    return Processed(alert=alert)
+    return alert, Severity(rule.severity if rule else 2)
 
 
 def _declare(session: Session, alert: Alert, severity: Severity, bot: str, at: datetime) -> Processed:

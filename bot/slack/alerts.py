@@ -23,11 +23,11 @@ async def process_deliveries(deps: Deps) -> int:
     # let a storm gather for a moment: one batch of hundreds costs about what one delivery does
     await asyncio.sleep(GATHER_SECONDS)
     while batch := await run_in_session(unprocessed):
-        results = await run_in_session(process_batch, batch, deps.rules, bot, clock.now())
-        handled += len(results)
+        claimed, results = await run_in_session(process_batch, batch, deps.rules, bot, clock.now())
+        handled += claimed
         for result in results:
             await show(deps, result)
-        if not results:
+        if not claimed:
             break  # another worker is on this batch
     return handled
 
