@@ -194,7 +194,10 @@ class WebhookDelivery(SQLModel, table=True):
     """A PagerDuty webhook delivery, stored before it is answered; `X-Webhook-Id` is unique."""
 
     __tablename__ = "webhook_deliveries"
-    __table_args__ = (UniqueConstraint("delivery_id", name="uq_webhook_deliveries_delivery_id"),)
+    __table_args__ = (
+        UniqueConstraint("delivery_id", name="uq_webhook_deliveries_delivery_id"),
+        Index("ix_webhook_deliveries_unprocessed", "processed_at", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     delivery_id: str = Field(max_length=255)

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import bindparam, case, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from bot.alerts.triage import Rules
 from bot.incidents.errors import InvalidInput
@@ -27,6 +27,7 @@ from storage.errors import is_unique_violation
 from storage.models import Alert, AlertEvent, Incident, Page, WebhookDelivery, table
 from storage.types import UTCDateTime
 
+BATCH = 200  # deliveries handled per transaction
 HANDLED = ("incident.triggered", "incident.acknowledged", "incident.resolved", "incident.reopened")
 
 
@@ -63,27 +64,17 @@ def store_deliveries(session: Session, deliveries: list[tuple[str, str]], at: da
     return results
 
 
-def unprocessed(session: Session, limit: int = 200) -> list[int]:
-    """Deliveries stored but not yet handled, oldest first."""
-    statement = select(WebhookDelivery.id).where(col(WebhookDelivery.processed_at).is_(None))
-    return [
-        i
-        for i in session.exec(statement.order_by(col(WebhookDelivery.id)).limit(limit)).all()
-        if i is not None
-    ]
-
-
 def process_batch(
-    session: Session, delivery_pks: list[int], rules: Rules, bot_user_id: str, at: datetime
+    session: Session, rules: Rules, bot_user_id: str, at: datetime, limit: int = BATCH
 ) -> tuple[int, list[Processed]]:
-    """Handle stored deliveries in one transaction: claim them, count repeats of each alert in
-    one statement, then apply acknowledgements and resolutions in the order they happened.
+    """Handle the oldest stored deliveries in one transaction: claim them, count repeats of each
+    alert in one statement, then apply acknowledgements and resolutions in the order they happened.
 
-    Returns how many deliveries this call claimed and what Slack should show.
+    Returns how many deliveries this call claimed (0: none are left) and what Slack should show.
     """
     triggers: dict[str, list[tuple[dict[str, Any], datetime]]] = defaultdict(list)
     changes: list[tuple[dict[str, Any], str, dict[str, Any], datetime]] = []
-    claimed = _claim(session, delivery_pks, at)
+    claimed = _claim(session, limit, at)
     for pk, body in claimed:
         try:
             event = json.loads(body)["event"]
@@ -105,16 +96,24 @@ def process_batch(
     return len(claimed), results
 
 
-def _claim(session: Session, pks: list[int], at: datetime) -> list[tuple[int, str]]:
-    """Mark deliveries handled and take their bodies; a delivery another worker took is skipped."""
+def _claim(session: Session, limit: int, at: datetime) -> list[tuple[int, str]]:
+    """Mark the oldest unhandled deliveries handled and take their bodies, in one statement;
+    concurrent workers skip each other's rows (Postgres) or take turns (SQLite's one writer)."""
     deliveries = table(WebhookDelivery)
+    oldest = (
+        select(deliveries.c.id)
+        .where(deliveries.c.processed_at.is_(None))
+        .order_by(deliveries.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
     statement = (
         update(deliveries)
-        .where(deliveries.c.id.in_(pks), deliveries.c.processed_at.is_(None))
+        .where(deliveries.c.id.in_(oldest.scalar_subquery()), deliveries.c.processed_at.is_(None))
         .values(processed_at=at, outcome="processed")
         .returning(deliveries.c.id, deliveries.c.body)
     )
-    return [(int(pk), str(body)) for pk, body in session.execute(statement).all()]
+    return sorted((int(pk), str(body)) for pk, body in session.execute(statement).all())
 
 
 def _record_triggers(

@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 from bot import clock
-from bot.alerts.service import Processed, linked_pagerduty_incidents, process_batch, unprocessed
+from bot.alerts.service import Processed, linked_pagerduty_incidents, process_batch
 from bot.deps import Deps
 from bot.errors import WarroomError
 from bot.slack.rooms import submit_open_war_room
@@ -22,14 +22,13 @@ async def process_deliveries(deps: Deps) -> int:
     handled = 0
     # let a storm gather for a moment: one batch of hundreds costs about what one delivery does
     await asyncio.sleep(GATHER_SECONDS)
-    while batch := await run_in_session(unprocessed):
-        claimed, results = await run_in_session(process_batch, batch, deps.rules, bot, clock.now())
+    while True:
+        claimed, results = await run_in_session(process_batch, deps.rules, bot, clock.now())
+        if not claimed:
+            return handled
         handled += claimed
         for result in results:
             await show(deps, result)
-        if not claimed:
-            break  # another worker is on this batch
-    return handled
 
 
 async def show(deps: Deps, result: Processed) -> None:

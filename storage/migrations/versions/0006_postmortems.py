@@ -1,4 +1,4 @@
-"""Postmortem reviews, follow-ups, and the archive of closed war rooms.
+"""Postmortem reviews, follow-ups, the archive of closed war rooms; finding unprocessed webhooks.
 
 Revision ID: 0006
 Revises: 0005
@@ -67,9 +67,11 @@ def upgrade() -> None:
     )
     op.create_index("ix_follow_ups_incident", "follow_ups", ["incident_id"])
     op.create_index("ix_follow_ups_open_due", "follow_ups", ["done_at", "due_on"])
+    op.create_index("ix_webhook_deliveries_unprocessed", "webhook_deliveries", ["processed_at", "id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_webhook_deliveries_unprocessed", table_name="webhook_deliveries")
     op.drop_index("ix_follow_ups_open_due", table_name="follow_ups")
     op.drop_index("ix_follow_ups_incident", table_name="follow_ups")
     op.drop_table("follow_ups")
