@@ -18,6 +18,7 @@ from bot.slack.effects import context_for
 from bot.slack.errors import APOLOGY
 
 TEXT_MAX = 4000
+SECTION_MAX = 3000
 
 
 @dataclass
@@ -137,4 +138,9 @@ class Router:
             "In a war room the commands act on its incident; anywhere else name it first, "
             "e.g. `/incident INC-4 sev 2`."
         )
-        return [{"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}}]
+        sections: list[list[str]] = [[]]
+        for line in lines:  # a section holds at most 3,000 characters
+            if sum(len(kept) + 1 for kept in sections[-1]) + len(line) > SECTION_MAX:
+                sections.append([])
+            sections[-1].append(line)
+        return [{"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(kept)}} for kept in sections]

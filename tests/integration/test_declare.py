@@ -224,9 +224,12 @@ def test_an_unknown_subcommand_suggests_the_closest(warroom):
 def test_help_lists_subcommands_with_examples(warroom):
     for text in ("", "help", "  HELP "):
         body = warroom.command(text).json()
-        help_text = body["blocks"][0]["text"]["text"]
+        sections = [block["text"]["text"] for block in body["blocks"]]
+        assert all(len(section) <= 3000 for section in sections)
+        help_text = "\n".join(sections)
         assert "/incident declare [sev1-4] [title]" in help_text
         assert "/incident declare sev2 Checkout returns 500s" in help_text
+        assert "/incident close" in help_text and "/incident followup" in help_text
     assert incidents() == []
 
 
