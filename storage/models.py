@@ -34,6 +34,7 @@ class Incident(SQLModel, table=True):
     severity: int
     status: str = Field(default="investigating", max_length=20)
     private: bool = False
+    drill_of: str | None = Field(default=None, max_length=63)  # the runbook a practice incident rehearses
     channel_id: str | None = Field(default=None, max_length=32, unique=True)
     channel_name: str | None = Field(default=None, max_length=80)
     source_channel_id: str | None = Field(default=None, max_length=32)

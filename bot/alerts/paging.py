@@ -10,6 +10,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from bot.errors import WarroomError
 from bot.incidents.changes import Context, authorise, find_incident
 from bot.incidents.permissions import Action
 from bot.incidents.rules import Severity
@@ -58,8 +59,15 @@ def page_text(incident: Incident, message: str) -> tuple[str, str]:
 def incident_to_page(session: Session, number: int | None, channel_id: str, ctx: Context) -> Incident:
     """The incident a command names, if `ctx.actor` may page for it (asked before PagerDuty is)."""
     incident = find_incident(session, number=number, channel_id=channel_id)
-    authorise(session, incident, Action.PAGE, ctx)
+    _may_page(session, incident, ctx)
     return incident
+
+
+def _may_page(session: Session, incident: Incident, ctx: Context) -> None:
+    """Raise unless `ctx.actor` may page for the incident now; nobody is woken for a drill."""
+    authorise(session, incident, Action.PAGE, ctx)
+    if incident.drill_of is not None:
+        raise WarroomError(f"{incident.ref} is a drill: Warroom pages nobody for a drill.")
 
 
 def claim_page(session: Session, incident_id: int, service: PagedService, ctx: Context) -> Page | None:
@@ -69,7 +77,7 @@ def claim_page(session: Session, incident_id: int, service: PagedService, ctx: C
     again: sending it under the same key cannot page twice.
     """
     incident = get_incident(session, incident_id)
-    authorise(session, incident, Action.PAGE, ctx)
+    _may_page(session, incident, ctx)
     key = page_key(incident, service.id)
     page = Page(
         incident_id=incident_id,

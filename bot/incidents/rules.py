@@ -55,6 +55,7 @@ class Declaration:
     severity: Severity = DEFAULT_SEVERITY
     summary: str = ""
     private: bool = False
+    drill_of: str | None = None  # a practice incident rehearsing this runbook
 
 
 def severity_from_token(token: str) -> Severity | None:

@@ -40,6 +40,7 @@ def declare_incident(
         severity=int(declaration.severity),
         status=Status.INVESTIGATING,
         private=declaration.private,
+        drill_of=declaration.drill_of,
         source_channel_id=source_channel_id,
         commander_id=by,
         declared_by=by,
@@ -88,7 +89,7 @@ def _insert_declaration(session: Session, incident: Incident, *, key: str) -> No
         "kind": "declared",
         "actor_id": by,
         "text": f"Declared {severity.label}: {incident.title}",
-        "data": {"severity": incident.severity, "private": incident.private},
+        "data": {"severity": incident.severity, "private": incident.private, "drill_of": incident.drill_of},
     }
     session.execute(_INSERT_EVENT, event)
 

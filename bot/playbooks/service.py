@@ -34,7 +34,11 @@ def claim_new_runbooks(
     claimed: list[Fit] = []
     if incident.channel_id is None:
         return incident, claimed  # nowhere to show them yet; the room's opening will
-    for fit in catalog.match(facts_of(session, incident)):
+    fits = catalog.match(facts_of(session, incident))
+    rehearsed = catalog.get(incident.drill_of) if incident.drill_of else None
+    if rehearsed is not None and all(fit.playbook.id != rehearsed.id for fit in fits):
+        fits.insert(0, Fit(rehearsed, 0, ("the drill's scenario",)))
+    for fit in fits:
         try:
             with session.begin_nested():
                 session.add(

@@ -176,6 +176,7 @@ class Draft(BaseModel):
     worst_severity: str
     status: str
     private: bool
+    drill_of: str | None  # the runbook a practice incident rehearsed
     channel_id: str | None  # the war room, if it was opened
     declared_by: str
     declared_at: datetime
@@ -254,7 +255,7 @@ def build_draft(session: Session, incident_id: int, *, now: datetime) -> Draft:
     return draft
 
 
-_COPIED = "number title summary status private channel_id declared_by declared_at closed_at"
+_COPIED = "number title summary status private drill_of channel_id declared_by declared_at closed_at"
 _INCIDENT_FIELDS = set(_COPIED.split())  # the same name and meaning on the incident row
 M = TypeVar("M", bound=BaseModel)
 

@@ -83,6 +83,11 @@ def _summary(draft: Draft) -> list[str]:
         "",
         f"- Severity: {draft.severity} (worst reached: {draft.worst_severity})",
         f"- Status: {draft.status}" + (" (private incident)" if draft.private else ""),
+        *(
+            [f"- A drill rehearsing `{draft.drill_of}`: nobody was paged and every run was a dry run"]
+            if draft.drill_of
+            else []
+        ),
         f"- Declared by {draft.declared_by} at {_time(draft.declared_at)} UTC",
         f"- Resolved: {_time(draft.resolved_at)} UTC" if draft.resolved_at else "- Resolved: not yet",
         f"- Closed: {_time(draft.closed_at)} UTC" if draft.closed_at else "- Closed: not yet",

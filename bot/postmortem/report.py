@@ -25,7 +25,12 @@ MEASURES = (("mtta", "Time to acknowledge"), ("mttm", "Time to mitigate"), ("mtt
 
 def incident_report(session: Session, since: datetime, until: datetime) -> dict[str, Any]:
     """Figures for incidents declared in [since, until), ready for JSON (durations in seconds)."""
-    window = (col(Incident.declared_at) >= since, col(Incident.declared_at) < until)
+    # drills are practice: they do not count towards the figures
+    window = (
+        col(Incident.declared_at) >= since,
+        col(Incident.declared_at) < until,
+        col(Incident.drill_of).is_(None),
+    )
     ids = select(col(Incident.id)).where(*window)
     all_figures = _figures(session, window, ids, until)
     by_severity = dict.fromkeys(SEVERITIES, 0)

@@ -53,7 +53,8 @@ def request_run(
     """Record a request; one open run per action and parameters per incident.
 
     An `automatic` request is Warroom's own, for an action the runbook put in auto mode (low
-    risk, no approval): it is audited as automatic and passes the same pre-checks.
+    risk, no approval): it is audited as automatic and passes the same pre-checks. In a drill
+    every run is a dry run.
     """
     incident = get_incident(session, incident_id)
     authorise(session, incident, Permission.NOTE, ctx)
@@ -83,7 +84,7 @@ def request_run(
         state="proposed",
         required_approvals=action.required_approvals,
         requested_by=who,
-        dry_run=dry_run,
+        dry_run=dry_run or incident.drill_of is not None,
         automatic=automatic,
         requested_at=ctx.at,
         expires_at=ctx.at + APPROVAL_TTL,

@@ -245,3 +245,16 @@ def test_the_declare_form_has_no_picker_without_pagerduty(warroom):
     warroom.settle()
     view = warroom.sim.calls_to("views.open")[-1].args["view"]
     assert [block["block_id"] for block in view["blocks"]] == ["title", "severity", "summary", "private"]
+
+
+def test_a_drill_pages_nobody(app, pd):
+    app.command("drill checkout-5xx-after-deploy")
+    app.settle()
+    with session_scope() as session:
+        drill = session.exec(select(Incident).where(Incident.number == 2)).one()
+    pd.requests.clear()
+    app.sim.clear_calls()
+    app.command("page checkout", channel=drill.channel_id)
+    app.settle()
+    told = [call.args["text"] for call in app.sim.calls_to("response_url")]
+    assert told == ["INC-2 is a drill: Warroom pages nobody for a drill."] and pd.requests == []

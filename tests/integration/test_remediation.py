@@ -323,3 +323,38 @@ def test_a_run_interrupted_by_a_restart_is_unknown_unless_idempotent(
         assert runs()[0].state == ("succeeded" if resent else "unknown")
     finally:
         again.stop()
+
+
+def test_in_a_drill_every_run_is_a_dry_run(simulator, db, tmp_path, endpoint):
+    app = start(simulator, db, tmp_path, endpoint)
+    try:
+        app.command("drill checkout")
+        app.settle()
+        drill = app.sim.channel_by_name("inc-1-drill-checkout-broken")["id"]
+        assert any(
+            m["text"].startswith("Runbook: Checkout broken") for m in app.sim.channel(drill)["messages"]
+        )
+        app.person.interaction(
+            {
+                "type": "block_actions",
+                "user": {"id": "U0ALICE", "team_id": "T0TEAM"},
+                "team": {"id": "T0TEAM"},
+                "trigger_id": "4.4.drill",
+                "channel": {"id": drill},
+                "container": {"type": "message", "message_ts": "1.1", "channel_id": drill},
+                "actions": [
+                    {
+                        "action_id": "remediation.run.restart",
+                        "block_id": "b",
+                        "type": "button",
+                        "value": "checkout/restart",
+                        "action_ts": "1.1",
+                    }
+                ],
+            }
+        )
+        app.settle()
+        [run] = runs()
+        assert run.dry_run and run.state == "succeeded" and endpoint.hits == []
+    finally:
+        app.stop()

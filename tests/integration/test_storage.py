@@ -70,7 +70,7 @@ def test_times_come_back_aware_utc(db):
         assert stored is not None and stored.declared_at.tzinfo is not None
         assert stored.declared_at.utcoffset() == UTC.utcoffset(None)
         [event] = timeline(session, incident.id)
-        assert event.kind == "declared" and event.data == {"severity": 2, "private": False}
+        assert event.kind == "declared" and event.data == {"severity": 2, "private": False, "drill_of": None}
 
 
 def test_naive_datetimes_are_refused(db):

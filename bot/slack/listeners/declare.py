@@ -12,7 +12,7 @@ from bot import clock
 from bot.deps import Deps
 from bot.errors import WarroomError
 from bot.incidents.errors import InvalidInput
-from bot.incidents.rules import Declaration, clean_title, escape_mrkdwn, parse_declare
+from bot.incidents.rules import TITLE_MAX, Declaration, clean_title, escape_mrkdwn, parse_declare
 from bot.incidents.service import declare_incident
 from bot.slack.commands import CommandContext, Router, Subcommand
 from bot.slack.effects import context_for
@@ -25,6 +25,7 @@ from bot.slack.views.declare import (
     declare_modal,
     modal_context,
     read_declare_form,
+    scenario_list,
     service_choice,
     service_options,
 )
@@ -43,6 +44,15 @@ def register(app: AsyncApp, deps: Deps, router: Router) -> None:
             summary="open an incident with its own war-room channel; no title opens a form.",
             examples=("/incident declare sev2 Checkout returns 500s", "/incident declare"),
             handler=on_declare_command,
+        )
+    )
+    router.add(
+        Subcommand(
+            name="drill",
+            usage="drill [sev1-4] [scenario]",
+            summary="practise a runbook's scenario in a real war room: nobody is paged, every run is dry.",
+            examples=("/incident drill", "/incident drill checkout-5xx-after-deploy"),
+            handler=on_drill_command,
         )
     )
 
@@ -98,9 +108,32 @@ async def on_declare_command(ctx: CommandContext) -> None:
         await ctx.ack()
         ctx.open_modal(view)
         return
+    await _declare_now(ctx, Declaration(title=title, severity=severity))
+
+
+async def on_drill_command(ctx: CommandContext) -> None:
+    """Start a practice incident on a runbook's scenario; without one, list the scenarios."""
+    playbooks = ctx.deps.catalog.playbooks
+    try:
+        severity, scenario = parse_declare(ctx.args)
+    except InvalidInput as exc:
+        await ctx.answer(exc.user_message)
+        return
+    playbook = playbooks.get(scenario.strip().lower())
+    if playbook is None:
+        await ctx.answer(scenario_list(scenario, [(p.id, p.meta.title) for p in playbooks.values()]))
+        return
+    title = clean_title(f"Drill: {playbook.meta.title}"[:TITLE_MAX])
+    summary = f"Practice incident rehearsing the runbook {playbook.meta.title}."
+    await _declare_now(ctx, Declaration(title, severity, summary, drill_of=playbook.id))
+
+
+async def _declare_now(ctx: CommandContext, declaration: Declaration) -> None:
+    """Declare from a command: record it on the request path, ack with its number, open the room."""
+    command = ctx.command
     incident, created = in_session(
         declare_incident,
-        Declaration(title=title, severity=severity),
+        declaration,
         by=ctx.user_id,
         at=clock.now(),
         key=f"trigger:{command['trigger_id']}",
@@ -110,7 +143,9 @@ async def on_declare_command(ctx: CommandContext) -> None:
     if not created:
         await ctx.answer(f"{incident.ref} was already declared from this command.")
         return
-    await ctx.answer(f"Declaring {incident.ref} ({severity.label}): {escape_mrkdwn(title)}…")
+    what = "Starting drill" if declaration.drill_of else "Declaring"
+    severity = declaration.severity.label
+    await ctx.answer(f"{what} {incident.ref} ({severity}): {escape_mrkdwn(declaration.title)}…")
     submit_open_war_room(ctx.deps, incident, command["response_url"])
 
 

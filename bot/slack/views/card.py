@@ -53,6 +53,9 @@ def incident_card(
     notes = ["Type `/incident help` for what you can do here."]
     if incident.private:
         notes.insert(0, ":lock: Private incident: only members of this channel see it.")
+    if incident.drill_of:
+        drill = f":test_tube: *Drill* rehearsing `{incident.drill_of}`"
+        notes.insert(0, f"{drill}: nobody is paged and every remediation run is a dry run.")
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": n} for n in notes]})
     blocks.extend(card_buttons(incident))
     text = f"{incident.ref} {severity} {status}: {escape_mrkdwn(incident.title)}"
@@ -62,23 +65,26 @@ def incident_card(
 def topic(incident: Incident, commander_name: str) -> str:
     """The war-room topic (plain text, Slack's 250 characters)."""
     severity, status = _labels(incident)
-    return f"{severity} · {status} · IC @{commander_name}"[:TOPIC_MAX]
+    drill = "DRILL · " if incident.drill_of else ""
+    return f"{drill}{severity} · {status} · IC @{commander_name}"[:TOPIC_MAX]
 
 
 def announcement(incident: Incident) -> tuple[str, Blocks]:
     """The broadcast: a private incident is announced without its title or channel."""
     severity, _ = _labels(incident)
+    drill = incident.drill_of is not None
+    icon, declared = (":test_tube:", "drill started") if drill else (":rotating_light:", "declared")
     if incident.private:
         line = (
-            f":rotating_light: *{incident.ref} declared* · {severity} · private incident · "
+            f"{icon} *{incident.ref} {declared}* · {severity} · private incident · "
             f"IC <@{incident.commander_id}>"
         )
     else:
         line = (
-            f":rotating_light: *{incident.ref} declared* · {severity} · <#{incident.channel_id}>\n"
+            f"{icon} *{incident.ref} {declared}* · {severity} · <#{incident.channel_id}>\n"
             f"*{escape_mrkdwn(incident.title)}*\nIC <@{incident.commander_id}>"
         )
-    text = f"{incident.ref} declared ({severity})"
+    text = f"{incident.ref} {declared} ({severity})"
     if not incident.private:
         text += f": {escape_mrkdwn(incident.title)}"
     return text, [{"type": "section", "text": {"type": "mrkdwn", "text": line}}]

@@ -15,6 +15,7 @@ from bot.incidents.rules import (
     Severity,
     clean_summary,
     clean_title,
+    escape_mrkdwn,
 )
 
 CALLBACK_ID = "declare"
@@ -168,6 +169,18 @@ def service_choice(view: dict[str, Any]) -> ServiceChoice | None:
 def service_options(services: list[tuple[str, str]]) -> list[dict[str, Any]]:
     """The picker's options: (id, name) pairs, names cut to Slack's 75 characters."""
     return [{"text": _plain(name[:75]), "value": service_id[:150]} for service_id, name in services]
+
+
+def scenario_list(asked: str, scenarios: list[tuple[str, str]]) -> str:
+    """The answer to `/incident drill` without a known scenario: the runbooks one can rehearse."""
+    if not scenarios:
+        return "There are no runbooks to rehearse: add some to the playbooks directory first."
+    shown = escape_mrkdwn(asked.strip()[:40].replace("`", "'"))
+    lines = [f"`{shown}` is not a runbook." if shown else "Pick a scenario to rehearse:"]
+    ordered = sorted(scenarios)
+    lines += [f"• `{playbook_id}` — {escape_mrkdwn(title)}" for playbook_id, title in ordered[:40]]
+    lines.append(f"e.g. `/incident drill {ordered[0][0]}` (put sev1…sev4 before it to choose the severity).")
+    return "\n".join(lines)
 
 
 def modal_context(view: dict[str, Any]) -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""Postmortem reviews, follow-ups, the archive of closed war rooms; finding unprocessed webhooks.
+"""Postmortem reviews, follow-ups, the archive of closed war rooms, drills; finding unprocessed
+webhooks.
 
 Revision ID: 0006
 Revises: 0005
@@ -28,6 +29,7 @@ def upgrade() -> None:
     with op.batch_alter_table("incidents") as batch_op:
         for name in ARCHIVE_COLUMNS:
             batch_op.add_column(sa.Column(name, sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("drill_of", sa.String(length=63), nullable=True))
     op.create_table(
         "postmortem_reviews",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -77,5 +79,6 @@ def downgrade() -> None:
     op.drop_table("follow_ups")
     op.drop_table("postmortem_reviews")
     with op.batch_alter_table("incidents") as batch_op:
+        batch_op.drop_column("drill_of")
         for name in reversed(ARCHIVE_COLUMNS):
             batch_op.drop_column(name)
