@@ -130,7 +130,11 @@ def _play(scene: Scene, automation: AutomationEndpoint) -> None:
 
 
 def _close(scene: Scene, room: str) -> None:
-    """Back in INC-1: the IC closes it through the close form, and the postmortem draft is posted."""
+    """Back in INC-1: a follow-up is recorded, then the IC closes it through the close form and
+    the postmortem draft is posted."""
+    due = (clock.now() + timedelta(days=7)).date().isoformat()
+    followup = f"followup <@U0CAROL|carol> Page on checkout 5xx before customers notice due {due}"
+    scene.type("U0BOB", followup, room)
     scene.type("U0BOB", "close", room)
     scene.fill_form("U0BOB", CLOSE_FORM)
     drafts = [f for f in scene.slack.sim.files.values() if f["title"].endswith("-postmortem.md")]

@@ -56,3 +56,4 @@ def test_demo_prints_what_people_see():
     assert "--- INC-1-postmortem.md ---\n# INC-1: Checkout returns 500s" in out
     assert "mitigated in 9 min · resolved in 28 min" in out
     assert "| commander | @bob | " in out and "- Approved by: @carol" in out
+    assert "- [ ] Page on checkout 5xx before customers notice (@carol, due " in out
