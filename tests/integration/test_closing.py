@@ -266,3 +266,19 @@ def test_export_refuses_unknown_and_private_incidents_to_outsiders(warroom, room
         result = _export(monkeypatch, url, "INC-1", *reader)
         assert result.exit_code != 0 and "INC-1 is private" in result.output
     assert _export(monkeypatch, url, "INC-1", "--as", "U0ALICE").exit_code == 0
+
+
+def test_report_incidents_counts_what_was_recorded(warroom, room, monkeypatch):
+    close(warroom, room)
+    monkeypatch.setenv("DATABASE_URL", warroom.settings.database_url)
+    result = CliRunner().invoke(cli, ["report", "incidents", "--since", "1d", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    assert figures["incidents"] == 1 and figures["by_severity"]["SEV2"] == 1
+    assert figures["mttr"]["n"] == 1
+    markdown = CliRunner().invoke(cli, ["report", "incidents"])
+    assert markdown.exit_code == 0 and "SEV2" in markdown.output
+    assert (
+        "use a number and d, h or m"
+        in CliRunner().invoke(cli, ["report", "incidents", "--since", "x"]).output
+    )
