@@ -13,12 +13,13 @@ from sqlmodel import Session, col, select
 
 from bot.incidents.changes import AlreadyChanged, Context, authorise, compare_and_set
 from bot.incidents.permissions import Action
-from bot.incidents.rules import OPEN_STATUSES
+from bot.incidents.rules import OPEN_STATUSES, Status
 from bot.incidents.service import get_incident, record_event
 from storage.models import Incident
 from storage.session import take_turn
 
 SNOOZE = timedelta(minutes=15)
+CLOSE_NUDGE_AFTER = timedelta(hours=24)
 
 
 def reminder_due_at(incident: Incident, intervals: dict[int, int]) -> datetime | None:
@@ -45,6 +46,24 @@ def claim_due_reminders(session: Session, now: datetime, intervals: dict[int, in
         if compare_and_set(
             session, incident, {"last_reminded_at": incident.last_reminded_at}, last_reminded_at=now
         ):
+            claimed.append(incident)
+    return claimed
+
+
+def claim_close_nudges(session: Session, now: datetime) -> list[Incident]:
+    """Incidents resolved a day ago and still not closed (no postmortem yet): each is claimed
+    once per resolution, by compare-and-set on `last_reminded_at`."""
+    if not take_turn(session, "close-nudges"):
+        return []
+    statement = select(Incident).where(
+        Incident.status == Status.RESOLVED.value, col(Incident.resolved_at) <= now - CLOSE_NUDGE_AFTER
+    )
+    claimed = []
+    for incident in session.exec(statement).all():
+        reminded, resolved = incident.last_reminded_at, incident.resolved_at
+        if reminded is not None and resolved is not None and reminded >= resolved:
+            continue
+        if compare_and_set(session, incident, {"last_reminded_at": reminded}, last_reminded_at=now):
             claimed.append(incident)
     return claimed
 

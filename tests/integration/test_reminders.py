@@ -140,3 +140,24 @@ def test_post_update_button_opens_a_form_that_posts_the_update(warroom, clock):
     assert "Fix deployed" in warroom.sim.channel("C0BROADCAST")["messages"][-1]["text"]
     assert tick(warroom, clock, 34) == []
     assert len(tick(warroom, clock, 35)) == 1
+
+
+def test_a_resolved_incident_left_open_a_day_is_nudged_once_to_close(warroom, clock):
+    room = declare(warroom, "sev2")
+    clock.minutes(10)
+    warroom.command("resolve Rolled back", channel=room)
+    warroom.settle()
+
+    def nudges(minutes: float) -> list:
+        asyncio.run(send_due_reminders(warroom.deps, clock.minutes(minutes)))
+        posts = [c for c in warroom.sim.calls_to("chat.postMessage") if "still not closed" in c.args["text"]]
+        warroom.sim.clear_calls()
+        return posts
+
+    assert nudges(10 + 24 * 60 - 1) == []
+    [nudge] = nudges(10 + 24 * 60)
+    assert nudge.args["channel"] == room
+    assert nudge.args["text"].startswith("<@U0ALICE> INC-1 was resolved a day ago and is still not closed.")
+    [button] = nudge.args["blocks"][1]["elements"]
+    assert (button["action_id"], button["text"]["text"]) == ("card.close", "Close incident")
+    assert nudges(10 + 48 * 60) == []  # once per resolution

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.slack.views import Blocks
-from bot.slack.views.controls import UPDATE
+from bot.slack.views.controls import CLOSE, UPDATE
 from storage.models import Incident
 
 SNOOZE = "reminder.snooze"
@@ -33,5 +33,26 @@ def reminder_message(incident: Incident, minutes: int) -> tuple[str, Blocks]:
     blocks: Blocks = [
         {"type": "section", "text": {"type": "mrkdwn", "text": f":alarm_clock: {text}"}},
         {"type": "actions", "block_id": "reminder.actions", "elements": buttons},
+    ]
+    return text, blocks
+
+
+def close_nudge_message(incident: Incident) -> tuple[str, Blocks]:
+    """Tell the IC a resolved incident still waits to be closed, with the Close button."""
+    text = (
+        f"<@{incident.commander_id}> {incident.ref} was resolved a day ago and is still not closed. "
+        "Close it while memories are fresh: a short form records the impact and Warroom posts the "
+        "postmortem draft."
+    )
+    button = {
+        "type": "button",
+        "action_id": CLOSE,
+        "style": "primary",
+        "text": {"type": "plain_text", "text": "Close incident"},
+        "value": str(incident.id),
+    }
+    blocks: Blocks = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": f":hourglass: {text}"}},
+        {"type": "actions", "block_id": "reminder.close", "elements": [button]},
     ]
     return text, blocks
