@@ -20,6 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from sqlmodel import col, select
@@ -136,22 +137,36 @@ def ack_latencies(app: ServedWarroom, count: int, latency: float) -> list[float]
 
 
 async def send_all_at_once(url: str, secret: str, bodies: list[str]) -> dict[str, list[Any]]:
-    """Sign and send every body concurrently; return each ack's time and text."""
-    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=len(bodies))) as http:
+    """Open a connection per body, then sign and send every body at the same moment; return each
+    ack's time and text. HTTP/1.1 is written by hand: a client library's own per-request CPU
+    would be measured as server latency."""
+    target = urlsplit(url)
+    host, port = target.hostname or "127.0.0.1", target.port or 80
+    connections = [await asyncio.open_connection(host, port) for _ in bodies]
 
-        async def send(body: bytes) -> tuple[float, str]:
-            timestamp = str(int(time.time()))
-            headers = {
-                "content-type": "application/x-www-form-urlencoded",
-                "x-slack-request-timestamp": timestamp,
-                "x-slack-signature": slack_signature(secret, timestamp, body),
-            }
-            started = time.monotonic()
-            response = await http.post(url, content=body, headers=headers)
-            return (time.monotonic() - started) * 1000, response.json()["text"]
+    async def send(
+        body: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> tuple[float, str]:
+        timestamp = str(int(time.time()))
+        head = (
+            f"POST {target.path} HTTP/1.1\r\nhost: {host}:{port}\r\n"
+            "content-type: application/x-www-form-urlencoded\r\n"
+            f"content-length: {len(body)}\r\nx-slack-request-timestamp: {timestamp}\r\n"
+            f"x-slack-signature: {slack_signature(secret, timestamp, body)}\r\n\r\n"
+        )
+        started = time.monotonic()
+        writer.write(head.encode() + body)
+        await reader.readuntil(b"\r\n")
+        headers = (await reader.readuntil(b"\r\n\r\n")).decode().lower()
+        length = int(headers.split("content-length:")[1].split("\r\n")[0])
+        text = json.loads(await reader.readexactly(length))["text"]
+        elapsed = (time.monotonic() - started) * 1000
+        writer.close()
+        return elapsed, str(text)
 
-        await http.get(url.replace("/slack/events", "/healthz"))  # open a connection first
-        done = await asyncio.gather(*(send(body.encode()) for body in bodies))
+    done = await asyncio.gather(
+        *(send(body.encode(), *connection) for body, connection in zip(bodies, connections, strict=True))
+    )
     return {"ms": [ms for ms, _ in done], "texts": [text for _, text in done]}
 
 
