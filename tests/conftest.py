@@ -15,6 +15,7 @@ from bot.simulator import SlackSimulator
 from bot.simulator.harness import LocalWarroom, local_settings
 from storage import migrate
 from storage.session import configure, get_engine
+from tests.clock import FakeClock
 
 
 @pytest.fixture(scope="session")
@@ -62,6 +63,14 @@ def simulator(simulator_session: SlackSimulator) -> SlackSimulator:
     """The Slack simulator, reset to its seeded users and channels."""
     simulator_session.reset()
     return simulator_session
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """Time stands at T0 until the test moves it."""
+    fake = FakeClock()
+    monkeypatch.setattr("bot.clock.now", fake.now)
+    return fake
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlmodel import select
@@ -14,27 +14,7 @@ from bot.simulator.harness import LocalWarroom
 from bot.slack.archive import archive_closed_rooms
 from storage.models import Incident, TimelineEvent
 from storage.session import session_scope
-
-T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.at = T0
-
-    def now(self) -> datetime:
-        return self.at
-
-    def hours(self, n: float) -> datetime:
-        self.at = T0 + timedelta(hours=n)
-        return self.at
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    fake = FakeClock()
-    monkeypatch.setattr("bot.clock.now", fake.now)
-    return fake
+from tests.clock import T0
 
 
 @pytest.fixture

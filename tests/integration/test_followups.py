@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlmodel import select
@@ -14,28 +14,9 @@ from bot.simulator.harness import LocalWarroom
 from bot.slack.followups import send_due_followups
 from storage.models import FollowUp, Incident, TimelineEvent
 from storage.session import session_scope
+from tests.clock import T0
 
-T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 ALERT = "<@U0BOB|bob> Alert on queue depth <!channel> due 2026-12-01"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.at = T0
-
-    def now(self) -> datetime:
-        return self.at
-
-    def days(self, n: float) -> datetime:
-        self.at = T0 + timedelta(days=n)
-        return self.at
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    fake = FakeClock()
-    monkeypatch.setattr("bot.clock.now", fake.now)
-    return fake
 
 
 @pytest.fixture

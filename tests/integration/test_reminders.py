@@ -3,36 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlmodel import select
 
 from bot.simulator.harness import LocalWarroom
 from bot.slack.reminders import send_due_reminders
 from storage.models import Incident
 from storage.session import session_scope
-
-T0 = datetime(2026, 11, 24, 3, 0, tzinfo=UTC)
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.at = T0
-
-    def now(self) -> datetime:
-        return self.at
-
-    def minutes(self, n: float) -> datetime:
-        self.at = T0 + timedelta(minutes=n)
-        return self.at
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    fake = FakeClock()
-    monkeypatch.setattr("bot.clock.now", fake.now)
-    return fake
 
 
 def declare(warroom, severity: str) -> str:
@@ -116,11 +93,11 @@ def test_snooze_puts_the_next_reminder_off_and_a_second_click_changes_nothing(wa
     click(warroom, reminder, "reminder.snooze")
     click(warroom, reminder, "reminder.snooze", user="U0BOB")
     updated = warroom.sim.channel(room)["messages"][-1]
-    assert updated["text"] == ":zzz: <@U0ALICE> snoozed the update reminder for INC-1 until 03:32 UTC."
+    assert updated["text"] == ":zzz: <@U0ALICE> snoozed the update reminder for INC-1 until 09:32 UTC."
     [told] = [c.args["text"] for c in warroom.sim.calls_to("chat.postEphemeral")] or [
         m["text"] for m in warroom.sim.channel("D0BOB")["messages"]
     ]
-    assert told == "Reminders for INC-1 are already snoozed until 03:32 UTC."
+    assert told == "Reminders for INC-1 are already snoozed until 09:32 UTC."
     assert tick(warroom, clock, 31) == []
     assert len(tick(warroom, clock, 32)) == 1
 
