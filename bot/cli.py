@@ -8,9 +8,9 @@ import logging
 import re
 import sys
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -20,6 +20,7 @@ from storage import migrate
 from storage.migrate import SchemaBehind
 
 if TYPE_CHECKING:
+    from sqlmodel import Session
     from starlette.applications import Starlette
 
 T = TypeVar("T")
@@ -121,16 +122,9 @@ def report() -> None:
 @click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
 def report_alerts(window: str, fmt: str) -> None:
     """Alert noise per service and alert: counts, pages, time to acknowledge, what to remove."""
-    from bot import clock
     from bot.alerts.report import alert_report, report_markdown
-    from storage.session import session_scope
 
-    settings = _settings()
-    _guarded(lambda: migrate.open_database(settings.database_url))
-    now = clock.now()
-    with session_scope() as session:
-        figures = alert_report(session, now - _duration(window), now)
-    click.echo(json.dumps(figures, indent=2) if fmt == "json" else report_markdown(figures), nl=fmt == "json")
+    _print_report(alert_report, report_markdown, window, fmt)
 
 
 @report.command("incidents")
@@ -138,16 +132,28 @@ def report_alerts(window: str, fmt: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
 def report_incidents(window: str, fmt: str) -> None:
     """Incidents by severity, time to acknowledge, mitigate and resolve, runs and follow-ups."""
-    from bot import clock
     from bot.postmortem.report import incident_report, report_markdown
+
+    _print_report(incident_report, report_markdown, window, fmt)
+
+
+def _print_report(
+    build: Callable[[Session, datetime, datetime], dict[str, Any]],
+    markdown: Callable[[dict[str, Any]], str],
+    window: str,
+    fmt: str,
+) -> None:
+    """Build a report over the last `window` and print it as Markdown or JSON."""
+    from bot import clock
     from storage.session import session_scope
 
+    since = _duration(window)
     settings = _settings()
     _guarded(lambda: migrate.open_database(settings.database_url))
     now = clock.now()
     with session_scope() as session:
-        figures = incident_report(session, now - _duration(window), now)
-    click.echo(json.dumps(figures, indent=2) if fmt == "json" else report_markdown(figures), nl=fmt == "json")
+        figures = build(session, now - since, now)
+    click.echo(json.dumps(figures, indent=2) if fmt == "json" else markdown(figures), nl=fmt == "json")
 
 
 @cli.command("export")
