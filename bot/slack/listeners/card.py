@@ -8,7 +8,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_sdk.web.async_client import AsyncWebClient
+from sqlmodel import Session
 
 from bot.deps import Deps
 from bot.incidents.changes import Context, change_severity, change_status, incident_for_action
@@ -18,6 +18,7 @@ from bot.incidents.permissions import Action
 from bot.incidents.roles import assign_role
 from bot.incidents.rules import Role, Severity, Status, clean_note, parse_severity, parse_status, parse_user
 from bot.slack.effects import apply_outcome, context_for, require_person, submit_for
+from bot.slack.forms import press_opens_form
 from bot.slack.views.controls import (
     HANDOVER,
     NOTE,
@@ -28,6 +29,7 @@ from bot.slack.views.controls import (
     control_modal,
     submitted_value,
 )
+from storage.models import Incident
 from storage.session import run_in_session
 
 ACTIONS = {
@@ -43,27 +45,19 @@ Apply = Callable[[Deps, int, Any, str, Context], Awaitable[None]]
 def register(app: AsyncApp, deps: Deps) -> None:
     """Listen for each button and for the form it opens."""
     for action_id in ACTIONS:
-        app.action(action_id)(_on_press(deps, action_id))
+        app.action(action_id)(press_opens_form(deps, _loader(action_id), _form(action_id)))
         app.view(action_id)(_on_submit(deps, action_id))
 
 
-def _on_press(deps: Deps, action_id: str) -> Callable[..., Awaitable[None]]:
-    async def on_press(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        await ack()
-        user, channel = body["user"]["id"], body["channel"]["id"]
+def _loader(action_id: str) -> Callable[[Session, int, Context], Incident]:
+    def load(session: Session, incident_id: int, ctx: Context) -> Incident:
+        return incident_for_action(session, incident_id, ACTIONS[action_id], ctx)
 
-        async def job() -> None:
-            ctx = await context_for(deps, user, body["team"]["id"], channel)
-            incident = await run_in_session(
-                incident_for_action, int(action["value"]), ACTIONS[action_id], ctx
-            )
-            await client.views_open(trigger_id=body["trigger_id"], view=control_modal(action_id, incident))
+    return load
 
-        submit_for(deps, job, user, channel)
 
-    return on_press
+def _form(action_id: str) -> Callable[[Incident, str], dict[str, Any]]:
+    return lambda incident, _channel: control_modal(action_id, incident)
 
 
 def _on_submit(deps: Deps, action_id: str) -> Callable[..., Awaitable[None]]:

@@ -7,7 +7,6 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_sdk.web.async_client import AsyncWebClient
 from sqlmodel import Session
 
 from bot.deps import Deps
@@ -17,6 +16,7 @@ from bot.incidents.service import get_incident
 from bot.postmortem.closing import ReviewInvalid, clean_review, incident_to_close
 from bot.slack.commands import CommandContext, Router, Subcommand
 from bot.slack.effects import context_for, submit_for
+from bot.slack.forms import press_opens_form
 from bot.slack.postmortem import close_and_post, post_draft
 from bot.slack.views.closing import CALLBACK_ID, close_modal, read_close_form
 from bot.slack.views.controls import CLOSE
@@ -44,19 +44,7 @@ def register(app: AsyncApp, deps: Deps, router: Router) -> None:
         )
     )
 
-    @app.action(CLOSE)
-    async def on_close_button(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
-    ) -> None:
-        await ack()
-        user, channel = body["user"]["id"], body["channel"]["id"]
-
-        async def job() -> None:
-            ctx = await context_for(deps, user, body["team"]["id"], channel)
-            incident = await run_in_session(incident_to_close, int(action["value"]), ctx)
-            await client.views_open(trigger_id=body["trigger_id"], view=close_modal(incident, channel))
-
-        submit_for(deps, job, user, channel)
+    app.action(CLOSE)(press_opens_form(deps, incident_to_close, close_modal))
 
     @app.view(CALLBACK_ID)
     async def on_close_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:

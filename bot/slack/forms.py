@@ -1,0 +1,39 @@
+"""Buttons that open a form: the permission check runs after the ack, then the form opens."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_sdk.web.async_client import AsyncWebClient
+from sqlmodel import Session
+
+from bot.deps import Deps
+from bot.incidents.changes import Context
+from bot.slack.effects import context_for, submit_for
+from storage.models import Incident
+from storage.session import run_in_session
+
+Load = Callable[[Session, int, Context], Incident]
+Build = Callable[[Incident, str], dict[str, Any]]
+
+
+def press_opens_form(deps: Deps, load: Load, build: Build) -> Callable[..., Awaitable[None]]:
+    """A listener for a button whose value is an incident id: `load` checks the clicker may act
+    (raising a `WarroomError` they are told), then the form `build` makes is opened."""
+
+    async def on_press(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+    ) -> None:
+        await ack()
+        user, channel = body["user"]["id"], body["channel"]["id"]
+
+        async def job() -> None:
+            ctx = await context_for(deps, user, body["team"]["id"], channel)
+            incident = await run_in_session(load, int(action["value"]), ctx)
+            await client.views_open(trigger_id=body["trigger_id"], view=build(incident, channel))
+
+        submit_for(deps, job, user, channel)
+
+    return on_press
