@@ -42,9 +42,12 @@ class OpenedIncident(Protocol):
     def assignees(self) -> list[str]: ...
 
 
+PAGE_KEY_PREFIX = "warroom-INC-"
+
+
 def page_key(incident: Incident, service_id: str) -> str:
     """The PagerDuty `incident_key` of a page: stable, so a retry never pages twice."""
-    return f"warroom-INC-{incident.number}-{service_id}"
+    return f"{PAGE_KEY_PREFIX}{incident.number}-{service_id}"
 
 
 def page_text(incident: Incident, message: str) -> tuple[str, str]:

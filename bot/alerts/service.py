@@ -19,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from bot.alerts.paging import PAGE_KEY_PREFIX
 from bot.alerts.triage import Rules
 from bot.incidents.errors import InvalidInput
 from bot.incidents.rules import Declaration, Severity, clean_title
@@ -83,6 +84,9 @@ def process_batch(
             if kind in ("incident.triggered", "incident.reopened"):
                 if not _key(data):
                     raise InvalidInput("the event carries no incident id")
+                if _key(data).startswith(PAGE_KEY_PREFIX):
+                    _set_aside(session, pk, at, "Warroom's own page, already on its incident")
+                    continue
                 triggers[_key(data)].append((data, occurred))
             elif kind in HANDLED:
                 changes.append((data, kind.removeprefix("incident."), event.get("agent") or {}, occurred))
@@ -282,6 +286,8 @@ def _declare(session: Session, alert: Alert, severity: Severity, bot: str, at: d
 def _changed(
     session: Session, data: dict[str, Any], status: str, agent: dict[str, Any], at: datetime
 ) -> Processed:
+    if _key(data).startswith(PAGE_KEY_PREFIX):
+        return _page_changed(session, _key(data), status, agent, at)
     alert = session.exec(select(Alert).where(Alert.dedup_key == _key(data))).first()
     if alert is None:
         return Processed()
@@ -299,6 +305,17 @@ def _changed(
     line = f"PagerDuty: {alert.title} {status} by {who}"
     record_event(session, incident, f"alert_{status}", at=at, text=line, data={"alert": alert.id})
     return Processed(alert=alert, linked=incident, line=line)
+
+
+def _page_changed(session: Session, key: str, status: str, agent: dict[str, Any], at: datetime) -> Processed:
+    """A page Warroom sent was acknowledged or resolved: the incident's war room hears of it."""
+    page = session.exec(select(Page).where(Page.incident_key == key)).first()
+    if page is None:
+        return Processed()
+    incident = get_incident(session, page.incident_id)
+    line = f"PagerDuty: the page of {page.service_name} was {status} by {agent.get('summary') or 'PagerDuty'}"
+    record_event(session, incident, f"page_{status}", at=at, text=line, data={"page": page.id})
+    return Processed(linked=incident, line=line)
 
 
 def linked_pagerduty_incidents(session: Session, incident_id: int) -> list[str]:

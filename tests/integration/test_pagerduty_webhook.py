@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from bot.http.signing import pagerduty_signature
 from bot.simulator.harness import LocalWarroom, local_settings
-from storage.models import Alert, Incident, TimelineEvent, WebhookDelivery
+from storage.models import Alert, Incident, Page, TimelineEvent, WebhookDelivery
 from storage.session import session_scope
 
 SECRET, OLD = "whsec_new", "whsec_old"
@@ -212,3 +212,30 @@ def test_a_malformed_event_is_set_aside_and_later_ones_still_processed(app):
         "processed",
     ]
     assert [a.title for a in rows(Alert)] == ["Search p99 high"]
+
+
+def test_warroom_s_own_page_is_not_a_new_alert_and_its_acknowledgement_reaches_the_room(app):
+    app.command("declare sev2 Checkout 5xx for card payments")
+    app.settle()
+    [incident] = rows(Incident)
+    with session_scope() as session:
+        session.add(
+            Page(
+                incident_id=incident.id,
+                incident_key="warroom-INC-1-PSVC001",
+                service_id="PSVC001",
+                service_name="Checkout API",
+                pd_incident_id="Q0PAGE",
+                paged_by="U0ALICE",
+                paged_at=incident.declared_at,
+            )
+        )
+    own = {"key": "warroom-INC-1-PSVC001", "title": "INC-1 SEV2: Checkout 5xx for card payments"}
+    deliver(app, event(pd_id="Q0PAGE", **own), "p1")
+    deliver(app, event("incident.acknowledged", pd_id="Q0PAGE", agent="Bob", **own), "p2")
+    app.settle()
+    assert len(rows(Incident)) == 1 and rows(Alert) == []
+    said = [m["text"] for m in app.sim.channel(incident.channel_id)["messages"]]
+    assert said[-1] == ":pager: PagerDuty: the page of Checkout API was acknowledged by Bob"
+    assert "page_acknowledged" in [e.kind for e in rows(TimelineEvent)]
+    assert all("Low-urgency" not in m["text"] for m in app.sim.channel("C0GENERAL")["messages"])
