@@ -1,5 +1,5 @@
 """Periodic jobs (APScheduler 3) on the app's event loop: update and follow-up reminders, the
-archive of closed war rooms, the weekly alert report."""
+archive of closed war rooms, postmortem drafts still to post, the weekly alert report."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from bot.alerts.report import alert_report, report_markdown
 from bot.deps import Deps
 from bot.slack.archive import archive_closed_rooms
 from bot.slack.followups import send_due_followups
+from bot.slack.postmortem import post_missing_drafts
 from bot.slack.reminders import send_due_reminders
 from storage.session import run_in_session
 
@@ -32,6 +33,9 @@ def start_scheduler(deps: Deps) -> AsyncIOScheduler:
     async def archive_rooms() -> None:
         await archive_closed_rooms(deps, clock.now())
 
+    async def post_drafts() -> None:
+        await post_missing_drafts(deps, clock.now())
+
     scheduler = AsyncIOScheduler(timezone=UTC)
     scheduler.add_job(
         remind,
@@ -45,6 +49,7 @@ def start_scheduler(deps: Deps) -> AsyncIOScheduler:
     for job, seconds, name in (
         (remind_followups, FOLLOWUP_CHECK_SECONDS, "followup-reminders"),
         (archive_rooms, ARCHIVE_CHECK_SECONDS, "archive"),
+        (post_drafts, ARCHIVE_CHECK_SECONDS, "postmortem-drafts"),
     ):
         scheduler.add_job(
             job,

@@ -103,12 +103,10 @@ class SlackGateway:
             if exc.error != "already_archived":
                 raise
 
-    async def upload(
-        self, channel: str, files: dict[str, bytes], *, comment: str = "", thread_ts: str | None = None
-    ) -> list[str]:
-        """Upload files (name → bytes) and share them in `channel` in one message; their ids.
+    async def upload(self, files: dict[str, bytes]) -> list[dict[str, str]]:
+        """Send files' bytes (name → bytes) to Slack, not yet shared anywhere; `share` them next.
 
-        Slack's two-step upload: ask for a URL per file, POST the bytes there, then complete.
+        The first step of Slack's external upload: a URL per file, then the bytes POSTed there.
         """
         entries = []
         async with httpx.AsyncClient(timeout=30) as http:
@@ -118,13 +116,16 @@ class SlackGateway:
                 if sent.status_code != 200:
                     raise SlackCallFailed("file upload", f"HTTP {sent.status_code}")
                 entries.append({"id": str(slot["file_id"]), "title": name})
-        arguments: dict[str, Any] = {"files": entries, "channel_id": channel}
-        if comment:
-            arguments["initial_comment"] = comment
+        return entries
+
+    async def share(
+        self, uploaded: list[dict[str, str]], channel: str, *, thread_ts: str | None = None
+    ) -> None:
+        """Finish an upload: show the files in `channel` (in a thread when `thread_ts` is given)."""
+        arguments: dict[str, Any] = {"files": uploaded, "channel_id": channel}
         if thread_ts:
             arguments["thread_ts"] = thread_ts
         await self.call("files.completeUploadExternal", **arguments)
-        return [entry["id"] for entry in entries]
 
     async def publish_home(self, user_id: str, view: dict[str, Any]) -> None:
         """Show `view` on someone's Home tab, replacing what was there."""

@@ -22,7 +22,6 @@ from bot.http.pagerduty import webhook_route
 from bot.http.signing import is_valid_slack_request
 from bot.scheduler import start_scheduler
 from bot.slack.alerts import process_deliveries
-from bot.slack.postmortem import post_missing_drafts
 from bot.slack.remediation import recover_interrupted_runs
 from bot.slack.rooms import resume_unfinished_rooms
 from storage.session import get_engine
@@ -67,7 +66,6 @@ def create_web_app(deps: Deps) -> Starlette:
         await resume_unfinished_rooms(deps)
         deps.worker.submit(lambda: recover_interrupted_runs(deps), name="recover remediation runs")
         deps.worker.submit(lambda: process_deliveries(deps), name="stored pagerduty webhooks")
-        deps.worker.submit(lambda: post_missing_drafts(deps), name="missing postmortem drafts")
         scheduler = start_scheduler(deps)
         state["scheduler"] = scheduler
         yield

@@ -234,6 +234,11 @@ def reopen_incident(session: Session, incident_id: int, ctx: Context) -> Outcome
     was = Status(incident.status)
     if was in OPEN_STATUSES:
         raise AlreadyChanged(f"{incident.ref} is still open ({was.value}).")
+    if incident.archived_at is not None:
+        raise WarroomError(
+            f"{incident.ref}'s war room is archived, so it cannot be reopened: declare a new incident "
+            f"and mention {incident.ref} in its title or summary."
+        )
     if not compare_and_set(
         session,
         incident,

@@ -130,13 +130,14 @@ def close_with_review(session: Session, incident_id: int, review: Review, ctx: C
     return outcome
 
 
-def drafts_due(session: Session) -> list[int]:
-    """Closed incidents whose close has no draft posted yet (the process stopped in between)."""
+def drafts_due(session: Session, closed_before: datetime) -> list[int]:
+    """Incidents closed before `closed_before` whose close has no draft posted yet."""
     statement = (
         select(PostmortemReview.incident_id)
         .join(Incident, col(Incident.id) == col(PostmortemReview.incident_id))
         .where(
             Incident.status == Status.CLOSED.value,
+            col(Incident.closed_at) < closed_before,
             col(Incident.archived_at).is_(None),
             col(PostmortemReview.drafted_at).is_(None),
         )
