@@ -108,6 +108,7 @@ class Event(BaseModel):
     kind: str
     actor_id: str | None
     text: str
+    author_id: str | None = None  # who wrote a message someone else added to the timeline
 
 
 class RoleHeld(BaseModel):
@@ -200,6 +201,7 @@ class Draft(BaseModel):
     def people(self) -> set[str]:
         """Every Slack user id the draft names, so a renderer can show their names."""
         found = {self.declared_by, self.impact.given_by, *(e.actor_id for e in self.timeline)}
+        found |= {e.author_id for e in self.timeline}
         found |= {change.by for change in self.severity_history} | {
             change.by for change in self.status_history
         }
@@ -246,7 +248,7 @@ def build_draft(session: Session, incident_id: int, *, now: datetime) -> Draft:
         roles=roles,
         ic_handovers=max(0, sum(1 for r in roles if r.role == Role.COMMANDER) - 1),
         remediation=runs,
-        timeline=_EVENTS.validate_python(events, from_attributes=True),
+        timeline=_with_authors(_EVENTS.validate_python(events, from_attributes=True), session, incident_id),
         follow_ups=_follow_ups(session, incident_id),
         questions=[],
         generated_at=now,
@@ -287,6 +289,18 @@ def _facts(
         resolved_at=resolved_at,
         closed_at=incident.closed_at,
     )
+
+
+def _with_authors(timeline: list[Event], session: Session, incident_id: int) -> list[Event]:
+    """Name the author of each captured message (kept in the note's data, read for notes only)."""
+    e = TimelineEvent
+    notes = sa.select(col(e.data)).where(col(e.incident_id) == incident_id, col(e.kind) == "note")
+    notes = notes.order_by(col(e.at), col(e.id))
+    authors = iter([data.get("author") for (data,) in session.execute(notes).all()])
+    for event in timeline:
+        if event.kind == "note":
+            event.author_id = next(authors, None)
+    return timeline
 
 
 _EVENTS = TypeAdapter(list[Event])  # validating the list at once is several times faster than per Event

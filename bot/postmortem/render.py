@@ -79,7 +79,7 @@ def _summary(draft: Draft) -> list[str]:
     return [
         "## Summary",
         "",
-        draft.summary.strip() or "_No summary recorded._",
+        _summary_text(draft),
         "",
         f"- Severity: {draft.severity} (worst reached: {draft.worst_severity})",
         f"- Status: {draft.status}" + (" (private incident)" if draft.private else ""),
@@ -94,6 +94,19 @@ def _summary(draft: Draft) -> list[str]:
     ]
 
 
+def _summary_text(draft: Draft) -> str:
+    """The declared summary, else what the resolution said, else a note that there is none."""
+    if draft.summary.strip():
+        return draft.summary.strip()
+    resolved = [step.summary for step in draft.status_history if step.status == "resolved" and step.summary]
+    return f"Resolved: {resolved[-1]}" if resolved else "_No summary recorded._"
+
+
+def _item(text: str) -> str:
+    """Text kept as written inside a Markdown list item (its later lines indented into it)."""
+    return "\n  ".join(line.rstrip() for line in text.strip().splitlines())
+
+
 def _impact(draft: Draft) -> list[str]:
     impact = draft.impact
     if not impact.given:
@@ -102,11 +115,11 @@ def _impact(draft: Draft) -> list[str]:
     return [
         "## Impact",
         "",
-        f"- Customer impact: {_line(impact.customer_impact) or known}",
+        f"- Customer impact: {_item(impact.customer_impact) or known}",
         f"- Users affected: {known if impact.users_affected is None else impact.users_affected}",
         f"- Minutes of impact: {known if impact.impact_minutes is None else impact.impact_minutes}",
         f"- Lost orders or revenue: {_line(impact.lost_business) or known}",
-        f"- Root cause (hypothesis): {_line(impact.root_cause) or known}",
+        f"- Root cause (hypothesis): {_item(impact.root_cause) or known}",
         f"- Fix: {impact.fix_kind or known}",
         f"- Given by {impact.given_by} at {_time(impact.given_at)} UTC",
     ]
@@ -119,7 +132,7 @@ def _detection(draft: Draft) -> list[str]:
         "",
         detection.summary,
         "",
-        f"- In their words: {_line(detection.in_their_words)}",
+        f"- In their words: {_item(detection.in_their_words)}",
     ]
     for alert in draft.alerts:
         service = alert.service_name or "unknown service"
@@ -167,7 +180,7 @@ def _roles(draft: Draft) -> list[str]:
             r.role,
             r.user_id,
             _time(r.assigned_at),
-            _time(r.relieved_at) if r.relieved_at else "now",
+            _time(r.relieved_at or draft.closed_at) if (r.relieved_at or draft.closed_at) else "now",
             r.assigned_by,
         )
         for r in draft.roles
@@ -211,7 +224,12 @@ def _run(run: Run) -> list[str]:
 def _timeline(draft: Draft) -> list[str]:
     # one f-string a row: this table can have 10,000 rows; kinds and user ids are Warroom's own
     # tokens, so only the text needs escaping
-    rows = [f"| {_time(e.at)} | {e.kind} | {e.actor_id or ''} | {_cell(e.text)} |" for e in draft.timeline]
+    rows = [
+        f"| {_time(e.at)} | {e.kind} | {e.author_id or e.actor_id or ''} | {_cell(e.text)}"
+        + (f" (added by {e.actor_id})" if e.author_id and e.author_id != e.actor_id else "")
+        + " |"
+        for e in draft.timeline
+    ]
     return ["## Timeline", "", *_table(("Time (UTC)", "Kind", "Who", "What"), []), *rows]
 
 

@@ -281,7 +281,7 @@ def test_markdown_has_each_section_and_escapes_table_cells(scripted):
     assert "| Time to resolve | 41 min |" in text
     assert "| Time at SEV1 | 36 min |" in text
     assert "| 2026-03-02 09:05:00 | SEV1 | U0BOB |" in text
-    assert "| commander | U0BOB | 2026-03-02 09:02:00 | now | U0ALICE |" in text
+    assert "| commander | U0BOB | 2026-03-02 09:02:00 | 2026-03-02 09:50:00 | U0ALICE |" in text
     assert "### Restart checkout (`checkout/restart-checkout`): succeeded" in text
     assert "- Approved by: U0CAROL, U0DAVE" in text
     assert '- Parameters: `{"replicas": 3}`' in text

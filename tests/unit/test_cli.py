@@ -57,3 +57,5 @@ def test_demo_prints_what_people_see():
     assert "mitigated in 9 min · resolved in 28 min" in out
     assert "| commander | @bob | " in out and "- Approved by: @carol" in out
     assert "- [ ] Page on checkout 5xx before customers notice (@carol, due " in out
+    assert "| note | @carol | Error rate is back under 0.5% after the rollback (added by @alice) |" in out
+    assert "## Summary\n\nResolved: Rolled back to v41" in out
