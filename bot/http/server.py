@@ -1,4 +1,4 @@
-"""The ASGI app served by `warroom serve`: Slack events and health."""
+"""The ASGI app served by `warroom serve`: Slack events, PagerDuty webhooks, health and metrics."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from bot.app import build_app
 from bot.deps import Deps
+from bot.http.metrics import Metrics
 from bot.http.pagerduty import webhook_route
 from bot.http.signing import is_valid_slack_request
 from bot.scheduler import start_scheduler
@@ -72,14 +73,14 @@ def create_web_app(deps: Deps) -> Starlette:
         scheduler.shutdown(wait=False)
         await deps.worker.drain()
 
-    return Starlette(
-        routes=[
-            Route("/slack/events", slack_events, methods=["POST"]),
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/pagerduty/webhook", webhook_route(deps), methods=["POST"]),
-        ],
-        lifespan=lifespan,
-    )
+    metrics = Metrics(deps)
+    routes = [
+        Route("/slack/events", slack_events, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/pagerduty/webhook", webhook_route(deps), methods=["POST"]),
+        Route("/metrics", metrics.scrape, methods=["GET"]),
+    ]
+    return Starlette(routes=routes, middleware=[metrics.middleware(routes)], lifespan=lifespan)
 
 
 def _database_ok() -> bool:
