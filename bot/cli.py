@@ -44,7 +44,7 @@ def cli(verbose: bool) -> None:
     # slack_sdk logs request bodies at DEBUG; keep tokens and payloads out of the log.
     logging.getLogger("slack_sdk").setLevel(logging.WARNING)
     logging.getLogger("slack_bolt").setLevel(logging.WARNING)
-    for chatty in ("apscheduler", "httpx", "httpx2"):  # a line per request or job is noise
+    for chatty in ("apscheduler", "httpx", "httpx2", "alembic"):  # a line per request, job or step is noise
         logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
@@ -184,7 +184,10 @@ def export(incident: str, fmt: str, output: Path | None, reader: str | None) -> 
     if output is None:
         click.echo(text, nl=not text.endswith("\n"))
         return
-    output.write_text(text, encoding="utf-8")
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise click.ClickException(f"Cannot write {output}: {exc.strerror or exc}.") from None
     click.echo(f"Wrote the INC-{number} postmortem draft to {output}.", err=True)
 
 

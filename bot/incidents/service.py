@@ -105,8 +105,8 @@ def incident_for_key(session: Session, key: str) -> Incident | None:
 
 
 def get_incident(session: Session, incident_id: int) -> Incident:
-    """The incident with this database id."""
-    incident = session.get(Incident, incident_id)
+    """The incident with this database id (a forged or oversized id is simply not found)."""
+    incident = session.get(Incident, incident_id) if 0 < incident_id < 2**31 else None
     if incident is None:
         raise IncidentNotFound(f"Incident #{incident_id} does not exist.")
     return incident

@@ -80,7 +80,7 @@ def _count(errors: dict[str, str], answers: dict[str, str], name: str, limit: in
     value = (answers.get(name) or "").strip()
     if not value:
         return None
-    if not value.isdigit() or int(value) > limit:
+    if not (value.isascii() and value.isdigit()) or int(value) > limit:
         errors[name] = f"Give a whole number from 0 to {limit:,}, or leave it empty."
         return None
     return int(value)

@@ -189,10 +189,11 @@ def report_markdown(figures: dict[str, Any]) -> str:
     runs, follow_ups = figures["remediation"], figures["follow_ups"]
     severities = ", ".join(f"{label}: {n}" for label, n in figures["by_severity"].items())
     rate = "—" if runs["success_rate"] is None else f"{runs['success_rate']:.0%}"
+    count = figures["incidents"]
     lines = [
         f"# Incidents report, {figures['since'][:10]} to {figures['until'][:10]}",
         "",
-        f"{figures['incidents']} incidents declared (worst severity reached: {severities}).",
+        f"{count} incident{'' if count == 1 else 's'} declared (worst severity reached: {severities}).",
         "",
         "| Measure | Median | p90 | Incidents |",
         "|---|---|---|---|",

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot import clock
+from bot.adapters.slack import SlackCallFailed
 from bot.deps import Deps
 from bot.errors import WarroomError
 from bot.incidents.changes import Context, Outcome, current_roles
@@ -38,11 +39,16 @@ async def context_for(deps: Deps, user_id: str, team_id: str, channel_id: str | 
     )
 
 
-async def require_person(deps: Deps, user_id: str) -> None:
-    """Refuse bots and deactivated accounts as role holders."""
-    user = await deps.slack.user(user_id)
+async def require_person(deps: Deps, user_id: str, duty: str = "hold incident roles") -> None:
+    """Refuse unknown people, bots and deactivated accounts for `duty` (a role, a follow-up)."""
+    try:
+        user = await deps.slack.user(user_id)
+    except SlackCallFailed as exc:
+        if exc.error != "user_not_found":
+            raise
+        raise InvalidInput(f"<@{user_id}> is not someone in this workspace; name a person.") from None
     if user.get("is_bot") or user.get("deleted") or user_id == "USLACKBOT":
-        raise InvalidInput("Bots and deactivated accounts cannot hold incident roles; name a person.")
+        raise InvalidInput(f"Bots and deactivated accounts cannot {duty}; name a person.")
 
 
 async def apply_outcome(deps: Deps, outcome: Outcome) -> None:

@@ -8,9 +8,7 @@ from typing import Any
 
 from bot.adapters.slack import SlackCallFailed
 from bot.deps import Deps
-from bot.incidents.errors import InvalidInput
 from bot.incidents.followups import claim_due_followups
-from bot.slack.effects import require_person
 from bot.slack.views.followups import DONE, done_line, followup_line, followup_reminder, shown
 from storage.models import FollowUp, Incident
 from storage.session import run_in_session
@@ -18,14 +16,6 @@ from storage.session import run_in_session
 log = logging.getLogger(__name__)
 # A closed incident's room may be archived or gone; the follow-up is recorded all the same.
 UNREACHABLE = ("is_archived", "channel_not_found", "not_in_channel")
-
-
-async def require_owner(deps: Deps, user_id: str) -> None:
-    """Refuse bots and deactivated accounts as owners."""
-    try:
-        await require_person(deps, user_id)
-    except InvalidInput:
-        raise InvalidInput("Bots and deactivated accounts cannot own follow-ups; name a person.") from None
 
 
 async def post_followup(deps: Deps, followup: FollowUp, incident: Incident) -> str | None:

@@ -313,3 +313,8 @@ def test_report_incidents_counts_what_was_recorded(warroom, room, monkeypatch):
         "use a number and d, h or m"
         in CliRunner().invoke(cli, ["report", "incidents", "--since", "x"]).output
     )
+
+
+def test_export_to_a_path_that_cannot_be_written_says_so_in_one_line(warroom, room, monkeypatch, tmp_path):
+    result = _export(monkeypatch, warroom.settings.database_url, "INC-1", "-o", str(tmp_path / "no" / "x.md"))
+    assert result.exit_code != 0 and "Cannot write" in result.output and "Traceback" not in result.output

@@ -335,3 +335,9 @@ def test_the_owner_marks_it_done_from_the_reminder(warroom, room, clock):
     assert update.args["channel"] == "D0BOB" and update.args["ts"] == dm["ts"]
     assert "Done by <@U0BOB>" in warroom.sim.channel("D0BOB")["messages"][-1]["text"]
     assert followups()[0].done_by == "U0BOB"
+
+
+def test_an_unknown_owner_is_named_back(warroom, room):
+    _, told = run(warroom, "followup <@U0NOPE|nope> Rotate the keys")
+    assert told == ["<@U0NOPE> is not someone in this workspace; name a person."]
+    assert followups() == []

@@ -21,8 +21,8 @@ from bot.incidents.followups import (
     parse_followup,
 )
 from bot.slack.commands import CommandContext, Router, Subcommand
-from bot.slack.effects import context_for, submit_for
-from bot.slack.followups import post_followup, require_owner, show_done
+from bot.slack.effects import context_for, require_person, submit_for
+from bot.slack.followups import post_followup, show_done
 from bot.slack.views.followups import (
     DONE_PATTERN,
     FORM,
@@ -63,7 +63,7 @@ def register(app: AsyncApp, deps: Deps, router: Router) -> None:
 
         async def job() -> None:
             if draft.owner_id:
-                await require_owner(deps, draft.owner_id)
+                await require_person(deps, draft.owner_id, "own follow-ups")
             ctx = await context_for(deps, user, body["team"]["id"], channel)
             key = f"view:{view['id']}"
             followup, incident, created = await run_in_session(add_followup, incident_id, draft, ctx, key)
@@ -102,7 +102,7 @@ async def on_followup(ctx: CommandContext) -> None:
 
     async def job() -> None:
         if draft.owner_id:
-            await require_owner(ctx.deps, draft.owner_id)
+            await require_person(ctx.deps, draft.owner_id, "own follow-ups")
         context = await ctx.asker()
         followup, incident, created = await run_in_session(
             for_incident, ctx.number, ctx.channel_id, add_followup, draft, context, key
