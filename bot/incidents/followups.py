@@ -56,6 +56,12 @@ def clean_followup_text(text: str) -> str:
     return text
 
 
+def earliest_today(now: datetime) -> date:
+    """The date it still is somewhere on Earth (UTC−12): a due date before it is past for everyone,
+    so someone west of UTC picking their own today is never told it is in the past."""
+    return (now - timedelta(hours=12)).date()
+
+
 def parse_due(token: str, today: date) -> date:
     """`YYYY-MM-DD`, today or later; InvalidInput naming the format otherwise."""
     example = f"`due {today + timedelta(days=7):%Y-%m-%d}`"

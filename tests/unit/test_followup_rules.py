@@ -8,7 +8,14 @@ import pytest
 
 from bot.incidents.archive import archive_due_at, archive_lead, notice_due_at
 from bot.incidents.errors import InvalidInput
-from bot.incidents.followups import FollowUpDraft, FollowUpNotFound, followup_id, parse_followup
+from bot.incidents.followups import (
+    FollowUpDraft,
+    FollowUpNotFound,
+    earliest_today,
+    followup_id,
+    parse_due,
+    parse_followup,
+)
 from bot.slack.views.followups import followup_list, read_followup_form, shown
 from storage.models import FollowUp, Incident
 
@@ -151,3 +158,11 @@ def test_a_late_notice_puts_the_archive_off_by_the_lead():
 def test_open_roomless_or_archived_incidents_are_never_archived(fields):
     assert notice_due_at(incident(**fields), timedelta(days=7)) is None
     assert archive_due_at(incident(**fields, archive_noticed_at=T0), timedelta(days=7)) is None
+
+
+def test_someone_west_of_utc_may_pick_their_own_today():
+    early_utc = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)  # still 2026-11-24 in New York
+    today = earliest_today(early_utc)
+    assert parse_due("2026-11-24", today) == date(2026, 11, 24)
+    with pytest.raises(InvalidInput, match="is in the past"):
+        parse_due("2026-11-23", today)

@@ -14,6 +14,7 @@ from bot.incidents.errors import InvalidInput
 from bot.incidents.followups import (
     USAGE,
     add_followup,
+    earliest_today,
     followup_id,
     incident_for_followups,
     list_followups,
@@ -41,7 +42,7 @@ def register(app: AsyncApp, deps: Deps, router: Router) -> None:
             "followup",
             USAGE.removeprefix("/incident "),
             "record an action item (no text opens a form).",
-            ("/incident followup @bob Alert on queue depth due 2026-12-01",),
+            ("/incident followup @bob Alert on queue depth due 2030-01-31",),
             on_followup,
         )
     )
@@ -53,7 +54,7 @@ def register(app: AsyncApp, deps: Deps, router: Router) -> None:
 
     @app.view(FORM)
     async def on_form_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
-        draft, problems = read_followup_form(view, clock.now().date())
+        draft, problems = read_followup_form(view, earliest_today(clock.now()))
         if draft is None:
             await ack(response_action="errors", errors=problems)
             return
@@ -93,7 +94,7 @@ async def on_followup(ctx: CommandContext) -> None:
         ctx.in_background(lambda: _open_form(ctx), "/incident followup form")
         return
     try:
-        draft = parse_followup(ctx.args, clock.now().date())
+        draft = parse_followup(ctx.args, earliest_today(clock.now()))
     except InvalidInput as exc:
         await ctx.answer(exc.user_message)
         return
