@@ -103,8 +103,17 @@ def clean_review(answers: dict[str, str]) -> Review:
     return Review(impact, detection, root_cause, fix, users, minutes, lost)
 
 
-def incident_to_close(session: Session, incident_id: int, ctx: Context) -> Incident:
-    """The incident, if `ctx.actor` may close it now; checked before the close form opens."""
+@dataclass(frozen=True)
+class Closing:
+    """What the close form shows: the incident, and the answers given if it was closed before."""
+
+    incident: Incident
+    previous: Review | None
+
+
+def incident_to_close(session: Session, incident_id: int, ctx: Context) -> Closing:
+    """The incident, if `ctx.actor` may close it now (checked before the close form opens), with
+    the answers of an earlier close to start from."""
     incident = get_incident(session, incident_id)
     authorise(session, incident, Action.CLOSE, ctx)
     if incident.status == Status.CLOSED:
@@ -114,7 +123,12 @@ def incident_to_close(session: Session, incident_id: int, ctx: Context) -> Incid
             f"{incident.ref} is {incident.status}; resolve it first with "
             "`/incident resolve [summary]`, then close it."
         )
-    return incident
+    row = session.exec(select(PostmortemReview).where(PostmortemReview.incident_id == incident_id)).first()
+    previous = None
+    if row is not None:
+        fields = {f.name: getattr(row, f.name) for f in dataclasses.fields(Review)}
+        previous = Review(**{**fields, "fix_kind": FixKind(row.fix_kind)})
+    return Closing(incident, previous)
 
 
 def close_with_review(session: Session, incident_id: int, review: Review, ctx: Context) -> Outcome:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
@@ -12,14 +12,14 @@ from sqlmodel import Session
 from bot.deps import Deps
 from bot.incidents.changes import Context
 from bot.slack.effects import context_for, submit_for
-from storage.models import Incident
 from storage.session import run_in_session
 
-Load = Callable[[Session, int, Context], Incident]
-Build = Callable[[Incident, str], dict[str, Any]]
+T = TypeVar("T")
 
 
-def press_opens_form(deps: Deps, load: Load, build: Build) -> Callable[..., Awaitable[None]]:
+def press_opens_form(
+    deps: Deps, load: Callable[[Session, int, Context], T], build: Callable[[T, str], dict[str, Any]]
+) -> Callable[..., Awaitable[None]]:
     """A listener for a button whose value is an incident id: `load` checks the clicker may act
     (raising a `WarroomError` they are told), then the form `build` makes is opened."""
 
@@ -31,8 +31,8 @@ def press_opens_form(deps: Deps, load: Load, build: Build) -> Callable[..., Awai
 
         async def job() -> None:
             ctx = await context_for(deps, user, body["team"]["id"], channel)
-            incident = await run_in_session(load, int(action["value"]), ctx)
-            await client.views_open(trigger_id=body["trigger_id"], view=build(incident, channel))
+            loaded = await run_in_session(load, int(action["value"]), ctx)
+            await client.views_open(trigger_id=body["trigger_id"], view=build(loaded, channel))
 
         submit_for(deps, job, user, channel)
 

@@ -318,3 +318,20 @@ def test_report_incidents_counts_what_was_recorded(warroom, room, monkeypatch):
 def test_export_to_a_path_that_cannot_be_written_says_so_in_one_line(warroom, room, monkeypatch, tmp_path):
     result = _export(monkeypatch, warroom.settings.database_url, "INC-1", "-o", str(tmp_path / "no" / "x.md"))
     assert result.exit_code != 0 and "Cannot write" in result.output and "Traceback" not in result.output
+
+
+def test_closing_again_after_a_reopen_starts_from_the_earlier_answers(warroom, room):
+    close(warroom, room)
+    warroom.command("reopen", channel=room)
+    warroom.command("resolve Fixed for real", channel=room)
+    warroom.settle()
+    view = open_close_form(warroom, room)
+    assert view is not None
+    elements = {block["block_id"]: block["element"] for block in view["blocks"][1:]}
+    assert elements["customer_impact"]["initial_value"] == ANSWERS["customer_impact"]
+    assert elements["users_affected"]["initial_value"] == "1200"
+    assert elements["fix_kind"]["initial_option"]["value"] == "stopgap"
+    warroom.sim.clear_calls()
+    warroom.fill_form({**ANSWERS, "fix_kind": "permanent"}, view=view)
+    warroom.settle()
+    assert review().fix_kind == "permanent" and len(warroom.sim.calls_to("files.completeUploadExternal")) == 1

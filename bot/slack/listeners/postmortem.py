@@ -73,9 +73,9 @@ async def on_close_command(ctx: CommandContext) -> None:
 
     async def job() -> None:
         asker = await ctx.asker()
-        incident = await run_in_session(for_incident, ctx.number, ctx.channel_id, incident_to_close, asker)
+        closing = await run_in_session(for_incident, ctx.number, ctx.channel_id, incident_to_close, asker)
         await ctx.client.views_open(
-            trigger_id=ctx.command["trigger_id"], view=close_modal(incident, ctx.channel_id)
+            trigger_id=ctx.command["trigger_id"], view=close_modal(closing, ctx.channel_id)
         )
 
     ctx.in_background(job, "/incident close")

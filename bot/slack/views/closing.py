@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -13,10 +14,11 @@ from bot.postmortem.closing import (
     MINUTES_MAX,
     ROOT_CAUSE_MAX,
     USERS_MAX,
+    Closing,
     FixKind,
+    Review,
 )
 from bot.slack.views import Blocks
-from storage.models import Incident
 
 CALLBACK_ID = "incident.close"
 QUESTIONS_SHOWN = 8
@@ -48,8 +50,10 @@ def _number_input(block: str, label: str, limit: int) -> dict[str, Any]:
     return {"type": "input", "block_id": block, "optional": True, "label": _plain(label), "element": element}
 
 
-def close_modal(incident: Incident, channel_id: str | None) -> dict[str, Any]:
-    """The form `/incident close` and the card's Close button open."""
+def close_modal(closing: Closing, channel_id: str | None) -> dict[str, Any]:
+    """The form `/incident close` and the card's Close button open (with the answers of an
+    earlier close, when it is closed again after a reopen)."""
+    incident = closing.incident
     fix_options = [{"text": _plain(kind.label), "value": kind.value} for kind in FixKind]
     lost = _text_input(
         "lost_business",
@@ -86,6 +90,8 @@ def close_modal(incident: Incident, channel_id: str | None) -> dict[str, Any]:
             "element": {"type": "radio_buttons", "action_id": "fix_kind", "options": fix_options},
         },
     ]
+    if closing.previous is not None:
+        _prefill(blocks, closing.previous)
     return {
         "type": "modal",
         "callback_id": CALLBACK_ID,
@@ -95,6 +101,20 @@ def close_modal(incident: Incident, channel_id: str | None) -> dict[str, Any]:
         "private_metadata": json.dumps({"incident_id": incident.id, "channel_id": channel_id}),
         "blocks": blocks,
     }
+
+
+def _prefill(blocks: Blocks, previous: Review) -> None:
+    """Start each field from an earlier close's answer."""
+    answers = dataclasses.asdict(previous)
+    for block in blocks:
+        value = answers.get(block.get("block_id", ""))
+        if value is None or value == "":
+            continue
+        element = block["element"]
+        if isinstance(value, FixKind):
+            element["initial_option"] = {"text": _plain(value.label), "value": value.value}
+        else:
+            element["initial_value"] = str(value)
 
 
 def read_close_form(view: dict[str, Any]) -> tuple[int, str | None, dict[str, str]]:
