@@ -45,7 +45,9 @@ def submit_open_war_room(
     async def report(exc: BaseException) -> None:
         if response_url:
             if isinstance(exc, WarroomError) and not isinstance(exc, SlackCallFailed):
-                await deps.slack.respond(response_url, exc.user_message)  # e.g. PagerDuty refused the page
+                # the room is open; what came after it failed (PagerDuty refused the page)
+                hint = " The war room is open: page again with `/incident page <service>`."
+                await deps.slack.respond(response_url, exc.user_message + hint)
                 return
             reason = exc.user_message if isinstance(exc, SlackCallFailed) else "an unexpected error"
             await deps.slack.respond(
