@@ -238,9 +238,9 @@ def test_an_archived_room_is_not_reopened_and_its_draft_is_exported_instead(warr
         row.archived_at = row.closed_at
         session.add(row)
     warroom.sim.clear_calls()
-    warroom.command("INC-1 reopen", channel="C0GENERAL")
-    warroom.command("INC-1 postmortem", channel="C0GENERAL")
-    warroom.settle()
+    for command in ("INC-1 reopen", "INC-1 postmortem"):
+        warroom.command(command, channel="C0GENERAL")
+        warroom.settle()
     assert told(warroom) == [
         "INC-1's war room is archived, so it cannot be reopened: declare a new incident and mention "
         "INC-1 in its title or summary.",
@@ -322,9 +322,9 @@ def test_export_to_a_path_that_cannot_be_written_says_so_in_one_line(warroom, ro
 
 def test_closing_again_after_a_reopen_starts_from_the_earlier_answers(warroom, room):
     close(warroom, room)
-    warroom.command("reopen", channel=room)
-    warroom.command("resolve Fixed for real", channel=room)
-    warroom.settle()
+    for command in ("reopen", "resolve Fixed for real"):  # one after the other, as a person would
+        warroom.command(command, channel=room)
+        warroom.settle()
     view = open_close_form(warroom, room)
     assert view is not None
     elements = {block["block_id"]: block["element"] for block in view["blocks"][1:]}
