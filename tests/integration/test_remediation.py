@@ -3,6 +3,7 @@ local automation endpoint that counts calls."""
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import timedelta
 
@@ -358,3 +359,75 @@ def test_in_a_drill_every_run_is_a_dry_run(simulator, db, tmp_path, endpoint):
         assert run.dry_run and run.state == "succeeded" and endpoint.hits == []
     finally:
         app.stop()
+
+
+def test_the_postmortem_of_a_scripted_incident_matches_what_happened(
+    simulator, db, tmp_path, endpoint, clock
+):
+    """Declare, hand over, raise the severity, a rollback approved by a second person, resolve,
+    close through the form: the draft's JSON says exactly that, field by field."""
+    app = start(simulator, db, tmp_path, endpoint)
+    try:
+
+        def at(minutes: int, text: str, user: str = "U0BOB") -> None:
+            clock.minutes(minutes)
+            app.command(text, user=user, channel=room(app) if minutes else "C0GENERAL")
+            app.settle()
+
+        at(0, "declare sev2 Checkout is down", user="U0ALICE")
+        at(2, "ic <@U0BOB|bob>", user="U0ALICE")
+        at(5, "sev 1")
+        at(6, "role ops <@U0CAROL|carol>")
+        at(8, "run rollback release=v41")
+        clock.minutes(10)
+        click(app, "remediation.approve", str(runs()[0].id), user="U0CAROL")
+        app.settle()
+        at(30, "resolve Rolled back to v41")
+        at(40, "close")
+        app.fill_form(
+            {
+                "customer_impact": "Checkout failed",
+                "detection": "A customer",
+                "root_cause": "v42",
+                "fix_kind": "stopgap",
+            },
+            user="U0BOB",
+        )
+        app.settle()
+        [json_file] = [f for f in app.sim.files.values() if f["title"] == "INC-1-postmortem.json"]
+        draft = json.loads(json_file["content"])
+    finally:
+        app.stop()
+    assert [(s["severity"], s["by"], s["at"]) for s in draft["severity_history"]] == [
+        ("SEV2", "U0ALICE", "2026-11-24T09:00:00Z"),
+        ("SEV1", "U0BOB", "2026-11-24T09:05:00Z"),
+    ]
+    assert [(s["status"], s["by"]) for s in draft["status_history"]] == [
+        ("investigating", "U0ALICE"),
+        ("resolved", "U0BOB"),
+        ("closed", "U0BOB"),
+    ]
+    assert [(r["role"], r["user_id"], r["assigned_by"]) for r in draft["roles"]] == [
+        ("commander", "U0ALICE", "U0ALICE"),
+        ("commander", "U0BOB", "U0ALICE"),
+        ("ops", "U0CAROL", "U0BOB"),
+    ]
+    [run] = draft["remediation"]
+    assert (run["action_id"], run["requested_by"], run["approvers"], run["state"], run["automatic"]) == (
+        "rollback",
+        "U0BOB",
+        ["U0CAROL"],
+        "succeeded",
+        False,
+    )
+    assert (run["requested_at"], run["dispatched_at"]) == ("2026-11-24T09:08:00Z", "2026-11-24T09:10:00Z")
+    metrics = draft["metrics"]
+    assert (metrics["time_to_acknowledge"], metrics["time_to_mitigate"], metrics["time_to_resolve"]) == (
+        0,
+        600,
+        1800,
+    )
+    assert metrics["time_in_severity"] == {"SEV2": 300, "SEV1": 1500}
+    assert draft["impact"]["fix_kind"] == "stopgap" and draft["ic_handovers"] == 1
+    assert draft["detection"]["method"] == "person" and draft["closed_at"] == "2026-11-24T09:40:00Z"
+    assert any("stopgap" in question for question in draft["questions"])
