@@ -149,7 +149,10 @@ def main() -> int:
                     if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
                         break
                 except httpx.TransportError:
-                    time.sleep(0.1)
+                    pass
+                time.sleep(0.1)
+            else:
+                raise SystemExit("warroom serve did not become healthy within 30 s")
             started = asyncio.run(storm(port))
             accepted = time.monotonic() - started
             elapsed = wait_processed(started)

@@ -32,17 +32,23 @@ class Worker:
         self._semaphore: asyncio.Semaphore | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._idle = threading.Condition()
-        self._waiting: set[str] = set()
+        self._waiting: set[str] = set()  # `once` jobs queued, not started
+        self._running: set[str] = set()  # `once` jobs running
+        self._again: set[str] = set()  # `once` jobs to run once more when they finish
 
     def submit(
         self, job: Job, *, on_error: OnError | None = None, name: str = "job", once: bool = False
     ) -> None:
         """Queue `job`; raise `WorkerBusy` when the queue is full. Call from the event loop.
 
-        With `once`, a job of the same name already waiting to start makes this call a no-op:
-        a storm of webhooks queues one drain, not ten thousand.
+        With `once`, jobs of that name run one at a time: while one waits to start this call is
+        a no-op, and while one runs it runs once more afterwards (for what arrived meanwhile).
+        A storm of webhooks makes one drain at a time, not ten thousand side by side.
         """
         if once and name in self._waiting:
+            return
+        if once and name in self._running:
+            self._again.add(name)
             return
         if len(self._tasks) >= self._capacity:
             raise WorkerBusy("Warroom is very busy right now; try again in a minute.")
@@ -50,25 +56,39 @@ class Worker:
             self._semaphore = asyncio.Semaphore(self._concurrency)
         if once:
             self._waiting.add(name)
-        task = asyncio.get_running_loop().create_task(self._run(job, on_error, name))
+        task = asyncio.get_running_loop().create_task(self._run(job, on_error, name, once))
         with self._idle:
             self._tasks.add(task)
         task.add_done_callback(self._forget)
 
-    async def _run(self, job: Job, on_error: OnError | None, name: str) -> None:
+    async def _run(self, job: Job, on_error: OnError | None, name: str, once: bool) -> None:
         assert self._semaphore is not None
         async with self._semaphore:
-            self._waiting.discard(name)  # from now on a new submit queues another run
+            if not once:
+                await self._attempt(job, on_error, name)
+                return
+            self._waiting.discard(name)
+            self._running.add(name)
             try:
-                await job()
-            except WarroomError as exc:
-                log.warning("%s did not complete: %s", name, exc)  # told to the person; no stack needed
-                if on_error is not None:
-                    await self._report(on_error, exc, name)
-            except Exception as exc:
-                log.exception("%s failed: %s", name, exc)
-                if on_error is not None:
-                    await self._report(on_error, exc, name)
+                while True:
+                    await self._attempt(job, on_error, name)
+                    if name not in self._again:
+                        break
+                    self._again.discard(name)
+            finally:
+                self._running.discard(name)
+
+    async def _attempt(self, job: Job, on_error: OnError | None, name: str) -> None:
+        try:
+            await job()
+        except WarroomError as exc:
+            log.warning("%s did not complete: %s", name, exc)  # told to the person; no stack needed
+            if on_error is not None:
+                await self._report(on_error, exc, name)
+        except Exception as exc:
+            log.exception("%s failed: %s", name, exc)
+            if on_error is not None:
+                await self._report(on_error, exc, name)
 
     @staticmethod
     async def _report(on_error: OnError, exc: BaseException, name: str) -> None:
