@@ -7,10 +7,10 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from bot.errors import WarroomError
-from bot.incidents.changes import find_incident
+from bot.incidents.errors import IncidentNotFound
 from bot.postmortem.draft import build_draft
 from bot.postmortem.render import draft_json, draft_markdown
-from storage.models import RoleAssignment, TimelineEvent
+from storage.models import Incident, RoleAssignment, TimelineEvent
 
 FORMATS = ("md", "json")
 
@@ -32,8 +32,9 @@ def export_draft(
     session: Session, number: int, *, fmt: str, reader: str | None, admins: list[str], now: datetime
 ) -> str:
     """The draft of INC-`number` as Markdown or JSON; a private one only for its members and admins."""
-    incident = find_incident(session, number=number, channel_id="")
-    assert incident.id is not None
+    incident = session.exec(select(Incident).where(Incident.number == number)).first()
+    if incident is None or incident.id is None:
+        raise IncidentNotFound(f"INC-{number} does not exist in this database.")
     if incident.private and reader not in {*admins, *members(session, incident.id, incident.declared_by)}:
         raise PrivateIncident(
             f"{incident.ref} is private: only its members and Warroom admins may export it. "
