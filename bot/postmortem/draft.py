@@ -248,7 +248,7 @@ def build_draft(session: Session, incident_id: int, *, now: datetime) -> Draft:
         roles=roles,
         ic_handovers=max(0, sum(1 for r in roles if r.role == Role.COMMANDER) - 1),
         remediation=runs,
-        timeline=_with_authors(_EVENTS.validate_python(events, from_attributes=True), session, incident_id),
+        timeline=_with_authors(session, incident_id, events),
         follow_ups=_follow_ups(session, incident_id),
         questions=[],
         generated_at=now,
@@ -273,7 +273,7 @@ def _facts(
     incident: Incident,
     history: metrics.History,
     resolved_at: datetime | None,
-    events: Sequence[Row[datetime, str, str | None, str]],
+    events: Sequence[Row[int | None, datetime, str, str | None, str]],
     alerts: list[AlertSeen],
     runs: list[Run],
 ) -> metrics.Facts:
@@ -291,25 +291,28 @@ def _facts(
     )
 
 
-def _with_authors(timeline: list[Event], session: Session, incident_id: int) -> list[Event]:
-    """Name the author of each captured message (kept in the note's data, read for notes only)."""
+def _with_authors(session: Session, incident_id: int, rows: Sequence[Row[Any]]) -> list[Event]:
+    """The timeline, naming the author of each captured message (kept in its note's data; only
+    those few notes have data, so only they are decoded)."""
     e = TimelineEvent
-    notes = sa.select(col(e.data)).where(col(e.incident_id) == incident_id, col(e.kind) == "note")
-    notes = notes.order_by(col(e.at), col(e.id))
-    authors = iter([data.get("author") for (data,) in session.execute(notes).all()])
-    for event in timeline:
-        if event.kind == "note":
-            event.author_id = next(authors, None)
+    captured = sa.select(col(e.id), col(e.data)).where(
+        col(e.incident_id) == incident_id, col(e.kind) == "note", sa.cast(col(e.data), sa.String) != "{}"
+    )
+    authors = {event_id: data.get("author") for event_id, data in session.execute(captured).all()}
+    timeline = _EVENTS.validate_python(rows, from_attributes=True)
+    if authors:
+        for row, event in zip(rows, timeline, strict=True):
+            event.author_id = authors.get(row.id)
     return timeline
 
 
 _EVENTS = TypeAdapter(list[Event])  # validating the list at once is several times faster than per Event
 
 
-def _timeline(incident_id: int) -> Select[datetime, str, str | None, str]:
+def _timeline(incident_id: int) -> Select[int | None, datetime, str, str | None, str]:
     e = TimelineEvent
     return (
-        sa.select(col(e.at), col(e.kind), col(e.actor_id), col(e.text))
+        sa.select(col(e.id), col(e.at), col(e.kind), col(e.actor_id), col(e.text))
         .where(col(e.incident_id) == incident_id)
         .order_by(col(e.at), col(e.id))
     )
