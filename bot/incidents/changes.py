@@ -97,6 +97,11 @@ def authorise(session: Session, incident: Incident, action: Action, ctx: Context
     """Raise unless the incident may change and `ctx.actor` may do `action` to it."""
     assert incident.id is not None
     if incident.status == Status.CLOSED and action is not Action.CLOSE:
+        if incident.archived_at is not None:
+            raise IncidentClosed(
+                f"{incident.ref} is closed and its war room archived: declare a new incident "
+                f"and mention {incident.ref} in it."
+            )
         raise IncidentClosed(f"{incident.ref} is closed; `/incident {incident.ref} reopen` it first.")
     ensure_may(session, incident, action, ctx)
 

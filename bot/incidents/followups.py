@@ -156,7 +156,7 @@ def list_followups(
     """Every follow-up of the incident: open ones first (soonest due first), then done ones."""
     incident = find_incident(session, number=number, channel_id=channel_id)
     if incident.private:
-        ensure_may(session, incident, Action.NOTE, ctx)
+        ensure_may(session, incident, Action.READ, ctx)
     rows = session.exec(select(FollowUp).where(FollowUp.incident_id == incident.id)).all()
     far = datetime.max.replace(tzinfo=UTC)
 

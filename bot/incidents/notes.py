@@ -96,7 +96,7 @@ def readable_timeline(
     """The incident and its timeline; a private incident's only for the people in it."""
     incident = find_incident(session, number=number, channel_id=channel_id)
     if incident.private:
-        ensure_may(session, incident, Action.NOTE, ctx)
+        ensure_may(session, incident, Action.READ, ctx)
     assert incident.id is not None
     return incident, timeline(session, incident.id)
 

@@ -21,6 +21,7 @@ class Action(StrEnum):
     HAND_OVER = "hand over the incident commander role"
     CLOSE = "close or reopen the incident"
     NOTE = "add to the timeline"
+    READ = "see a private incident"
 
 
 @dataclass(frozen=True)
@@ -46,9 +47,14 @@ def check(
     if actor.is_guest or actor.is_external:
         raise NotAllowed("Guests and people from other workspaces cannot change incidents.")
     is_admin = actor.user_id in admins
-    if action is Action.NOTE:
+    if action in (Action.NOTE, Action.READ):
         if in_channel or actor.user_id in (commander, scribe) or is_admin:
             return
+        if action is Action.READ:
+            raise NotAllowed(
+                f"Only the people in its war room can see a private incident; ask the incident "
+                f"commander (<@{commander}>) to invite you."
+            )
         raise NotAllowed("Only people in the war room can add to its timeline; join the channel first.")
     if action in (Action.CHANGE, Action.PAGE):
         if actor.user_id in (commander, scribe) or is_admin:

@@ -349,6 +349,8 @@ def _detection(
             f"Detected by a person: {incident.declared_by} declared it "
             f"{metrics.duration(figures.person_ahead_of_alert)} before the first alert ({first.title})."
         )
+    elif incident.drill_of:
+        summary = f"A drill: {incident.declared_by} started it to rehearse `{incident.drill_of}`."
     else:
         summary = f"Detected by a person: {incident.declared_by} declared it; no alert fired."
     return Detection(

@@ -28,6 +28,8 @@ def review_questions(draft: Draft) -> list[str]:
 
 def _detection(draft: Draft) -> list[str]:
     detection, ref = draft.detection, draft.ref
+    if draft.drill_of:  # a rehearsal has nothing to detect
+        return []
     if not detection.alert_fired:
         return [f"No alert fired for {ref}: what monitoring would have caught it?"]
     ahead = detection.person_ahead_of_alert

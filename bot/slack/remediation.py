@@ -171,10 +171,18 @@ async def _run_and_report(deps: Deps, run: RemediationRun, action: Action) -> No
 async def _execute(deps: Deps, run: RemediationRun, action: Action) -> Execution:
     params: dict[str, Value] = dict(run.params)
     key = f"warroom-run-{run.id}"
-    try:
-        if run.dry_run:
+    if run.dry_run:
+        try:
             shown = preview(executable(action), params, run_id=key, policy=policy(deps)).description
-            return Execution("succeeded", 0, shown, "dry run: nothing was sent")
+        except RefusedTarget as exc:  # still a rehearsal that worked: say what a real run would meet
+            return Execution(
+                "succeeded",
+                0,
+                "",
+                f"dry run: nothing was sent; a real run would be refused: {exc.user_message}",
+            )
+        return Execution("succeeded", 0, shown, "dry run: nothing was sent")
+    try:
         return await execute(
             executable(action), params, run_id=key, policy=policy(deps), timeout=action.timeout
         )

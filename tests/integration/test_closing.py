@@ -207,7 +207,7 @@ def test_someone_outside_a_private_incident_cannot_post_its_draft(warroom):
     warroom.sim.clear_calls()
     warroom.command("INC-1 postmortem", user="U0BOB", channel="C0GENERAL")
     warroom.settle()
-    assert "Only people in the war room" in told(warroom)[0]
+    assert "Only the people in its war room can see a private incident" in told(warroom)[0]
     assert "files.completeUploadExternal" not in warroom.slack_calls()
 
 

@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from bot import clock
 from bot.postmortem.report import incident_report
-from storage.models import Incident
+from storage.models import Incident, RemediationRun
 from storage.session import in_session, session_scope
 
 SCENARIO = "checkout-5xx-after-deploy"
@@ -68,3 +68,39 @@ def test_drills_count_in_no_report(warroom):
     now = clock.now()
     figures = in_session(incident_report, now - timedelta(days=1), now + timedelta(minutes=1))
     assert figures["incidents"] == 1 and figures["by_severity"]["SEV1"] == 1
+
+
+def test_a_drill_rehearses_runs_without_sending_and_says_so(warroom):
+    warroom.command(f"drill {SCENARIO}")
+    warroom.settle()
+    [drill] = incidents()
+    warroom.command("run restart-checkout-pods", channel=drill.channel_id)
+    warroom.command("run rollback-checkout release=v41", channel=drill.channel_id)
+    warroom.settle()
+    with session_scope() as session:
+        runs = {run.action_id: run for run in session.exec(select(RemediationRun))}
+    restart = runs["restart-checkout-pods"]
+    assert restart.dry_run and restart.state == "succeeded"  # the sample host is not allowlisted here
+    assert "dry run: nothing was sent; a real run would be refused" in restart.outcome
+    said = [m["text"] for m in warroom.sim.channel(drill.channel_id)["messages"]]
+    messages = warroom.sim.channel(drill.channel_id)["messages"]
+    request = next(m for m in messages if "asks to run" in str(m.get("blocks")))
+    assert "*Dry run: approving it sends nothing" in str(request["blocks"])
+    assert not any("Do it by hand" in line for line in said)
+
+
+def test_a_closed_drill_s_postmortem_asks_nothing_about_detection(warroom):
+    warroom.command(f"drill {SCENARIO}")
+    warroom.settle()
+    [drill] = incidents()
+    warroom.command("resolve Rehearsed", channel=drill.channel_id)
+    warroom.settle()
+    warroom.command("close", channel=drill.channel_id)
+    warroom.settle()
+    warroom.fill_form(
+        {"customer_impact": "none", "detection": "drill", "root_cause": "-", "fix_kind": "none"}
+    )
+    warroom.settle()
+    [markdown] = [f["content"].decode() for f in warroom.sim.files.values() if f["title"].endswith(".md")]
+    assert "A drill: @alice started it to rehearse `checkout-5xx-after-deploy`." in markdown
+    assert "No alert fired" not in markdown

@@ -82,8 +82,10 @@ async def on_close_command(ctx: CommandContext) -> None:
 
 
 def _readable(session: Session, incident_id: int, ctx: Context) -> int:
-    """The incident, open or closed, if the asker may add to it (so may read its draft)."""
-    ensure_may(session, get_incident(session, incident_id), Action.NOTE, ctx)
+    """The incident, open or closed, if the asker may see it (a private one: its people only)."""
+    incident = get_incident(session, incident_id)
+    if incident.private:
+        ensure_may(session, incident, Action.READ, ctx)
     return incident_id
 
 

@@ -140,6 +140,8 @@ def request_message(run: RemediationRun, action: Action, approved_by: list[str])
         f"Risk {run.risk}: needs {run.required_approvals} approval(s) from {describe(action.approvers)}, "
         f"not the requester. Expires {run.expires_at:%H:%M} UTC.",
     ]
+    if run.dry_run:
+        lines.append("*Dry run: approving it sends nothing; Warroom shows what it would have sent.*")
     if approved_by:
         lines.append("Approved by " + ", ".join(f"<@{voter}>" for voter in approved_by) + ".")
     blocks: Blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)}}]
