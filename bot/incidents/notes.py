@@ -80,7 +80,8 @@ def _open() -> SelectOfScalar[Incident]:
     return (
         select(Incident)
         .where(col(Incident.status) != Status.CLOSED.value)
-        .order_by(col(Incident.severity), col(Incident.declared_at))
+        # real incidents before drills, then worst first, then oldest first
+        .order_by(col(Incident.drill_of).is_not(None), col(Incident.severity), col(Incident.declared_at))
     )
 
 

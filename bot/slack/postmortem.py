@@ -86,8 +86,13 @@ async def close_and_post(deps: Deps, incident_id: int, review: Review, ctx: Cont
 async def post_missing_drafts(deps: Deps, now: datetime) -> None:
     """Post the draft of any close whose draft was not posted (Slack failed, or the process
     stopped); the scheduler calls this every minute."""
+    broadcast = deps.settings.warroom_broadcast_channel
     for incident_id in await run_in_session(drafts_due, now - DRAFT_GRACE):
         try:
-            await post_draft(deps, incident_id)
+            link = await post_draft(deps, incident_id)
+            if broadcast:
+                incident = await run_in_session(get_incident, incident_id)
+                ready = f":page_facing_up: <{link}|Postmortem draft for {incident.ref}> is ready."
+                await deps.slack.post(broadcast, broadcast_line(incident, ready))
         except Exception:
             log.exception("could not post the postmortem draft of incident %s", incident_id)

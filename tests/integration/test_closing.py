@@ -229,6 +229,8 @@ def test_a_failed_upload_still_closes_and_announces_and_the_draft_follows_once(w
         asyncio.run(post_missing_drafts(warroom.deps, closed_at + timedelta(minutes=minutes)))
         assert len(warroom.sim.calls_to("files.completeUploadExternal")) == posted
     assert review().drafted_at is not None
+    ready = warroom.sim.channel("C0BROADCAST")["messages"][-1]["text"]
+    assert f"<{review().draft_link}|Postmortem draft for INC-1> is ready." in ready
 
 
 def test_an_archived_room_is_not_reopened_and_its_draft_is_exported_instead(warroom, room):

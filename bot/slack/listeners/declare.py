@@ -114,6 +114,9 @@ async def on_declare_command(ctx: CommandContext) -> None:
 async def on_drill_command(ctx: CommandContext) -> None:
     """Start a practice incident on a runbook's scenario; without one, list the scenarios."""
     playbooks = ctx.deps.catalog.playbooks
+    if ctx.number is not None:
+        await ctx.answer("`/incident drill` starts a new practice incident; type it without naming one.")
+        return
     try:
         severity, scenario = parse_declare(ctx.args)
     except InvalidInput as exc:

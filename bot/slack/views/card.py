@@ -93,6 +93,7 @@ def announcement(incident: Incident) -> tuple[str, Blocks]:
 def broadcast_line(incident: Incident, message: str) -> str:
     """A change as told in the broadcast channel; a private incident keeps its title and details."""
     severity, status = _labels(incident)
+    drill = " :test_tube: (drill)" if incident.drill_of else ""
     if incident.private:
-        return f"*{incident.ref}* (private incident) is now {severity} · {status}."
-    return f"*{incident.ref}* · {escape_mrkdwn(incident.title)} · <#{incident.channel_id}>\n{message}"
+        return f"*{incident.ref}*{drill} (private incident) is now {severity} · {status}."
+    return f"*{incident.ref}*{drill} · {escape_mrkdwn(incident.title)} · <#{incident.channel_id}>\n{message}"
