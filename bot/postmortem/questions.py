@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING
 
 from bot.postmortem.metrics import FAILED, FINISHED_STATES, duration
-
-if TYPE_CHECKING:
-    from bot.postmortem.draft import Draft
+from bot.postmortem.models import Draft
 
 SLOW = 15 * 60  # seconds before acknowledging or declaring counts as slow
 AHEAD = 60  # a person must beat the first alert by this many seconds to ask about the alert

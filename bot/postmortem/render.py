@@ -7,8 +7,8 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
-from bot.postmortem.draft import Draft, Run, headline
 from bot.postmortem.metrics import duration
+from bot.postmortem.models import Draft, Run
 
 
 def draft_json(draft: Draft) -> str:
@@ -248,3 +248,31 @@ def _questions(draft: Draft) -> list[str]:
     lines = ["## Questions for the review", ""]
     lines += [f"{n}. {question}" for n, question in enumerate(draft.questions, 1)] or ["_None._"]
     return lines
+
+
+def headline(draft: Draft) -> str:
+    """One plain line: worst severity, time to acknowledge, mitigate and resolve, and counts."""
+    figures = draft.metrics
+    parts = [
+        draft.worst_severity + (f" (now {draft.severity})" if draft.severity != draft.worst_severity else "")
+    ]
+    if figures.acknowledged_at is not None and figures.acknowledged_at == draft.declared_at:
+        parts.append("acknowledged at declaration")
+    elif figures.time_to_acknowledge is not None:
+        parts.append(f"acknowledged in {duration(figures.time_to_acknowledge)}")
+    if figures.time_to_mitigate is not None:
+        parts.append(f"mitigated in {duration(figures.time_to_mitigate)}")
+    if figures.time_to_resolve is not None:
+        parts.append(f"resolved in {duration(figures.time_to_resolve)}")
+    else:
+        parts.append("not resolved")
+    parts += [
+        _count(len(draft.remediation), "run"),
+        _count(len(draft.follow_ups), "follow-up"),
+        _count(len(draft.questions), "question"),
+    ]
+    return " · ".join(parts)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")

@@ -13,8 +13,8 @@ from bot.errors import WarroomError
 from bot.incidents.changes import Context
 from bot.incidents.service import get_incident
 from bot.postmortem.closing import Review, close_with_review, drafts_due, record_draft
-from bot.postmortem.draft import build_draft, headline
-from bot.postmortem.render import draft_json, draft_markdown
+from bot.postmortem.draft import build_draft
+from bot.postmortem.render import draft_json, draft_markdown, headline
 from bot.slack.effects import apply_outcome, refresh_card
 from bot.slack.views.card import broadcast_line, slack_date
 from bot.slack.views.closing import draft_message

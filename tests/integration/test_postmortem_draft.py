@@ -14,8 +14,9 @@ from bot.incidents.permissions import Actor
 from bot.incidents.roles import assign_role
 from bot.incidents.rules import Declaration, Role, Severity, Status
 from bot.incidents.service import declare_incident, record_event
-from bot.postmortem.draft import Draft, build_draft, headline
-from bot.postmortem.render import draft_json, draft_markdown
+from bot.postmortem.draft import build_draft
+from bot.postmortem.models import Draft
+from bot.postmortem.render import draft_json, draft_markdown, headline
 from storage.models import (
     Alert,
     FollowUp,
