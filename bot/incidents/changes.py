@@ -211,8 +211,8 @@ def change_status(
     return Outcome(incident, message, broadcast=True, data={"resolved": to is Status.RESOLVED})
 
 
-def close_incident(session: Session, incident_id: int, ctx: Context) -> Outcome:
-    """Close a resolved incident (the commander or an admin)."""
+def incident_to_close(session: Session, incident_id: int, ctx: Context) -> Incident:
+    """The incident, if it is resolved and `ctx.actor` may close it (the commander or an admin)."""
     incident = get_incident(session, incident_id)
     authorise(session, incident, Action.CLOSE, ctx)
     if incident.status == Status.CLOSED:
@@ -222,6 +222,12 @@ def close_incident(session: Session, incident_id: int, ctx: Context) -> Outcome:
             f"{incident.ref} is {incident.status}; resolve it first with "
             "`/incident resolve [summary]`, then close it."
         )
+    return incident
+
+
+def close_incident(session: Session, incident_id: int, ctx: Context) -> Outcome:
+    """Close a resolved incident (the commander or an admin)."""
+    incident = incident_to_close(session, incident_id, ctx)
     if not compare_and_set(
         session, incident, {"status": Status.RESOLVED.value}, status=Status.CLOSED.value, closed_at=ctx.at
     ):

@@ -13,12 +13,9 @@ from enum import StrEnum
 
 from sqlmodel import Session, col, select
 
-from bot.errors import WarroomError
-from bot.incidents.changes import AlreadyChanged, Context, Outcome, authorise, close_incident
+from bot.incidents.changes import Context, Outcome, close_incident, incident_to_close
 from bot.incidents.errors import InvalidInput
-from bot.incidents.permissions import Action
 from bot.incidents.rules import Status
-from bot.incidents.service import get_incident
 from storage.models import Incident, PostmortemReview
 
 IMPACT_MAX = 3000
@@ -111,18 +108,10 @@ class Closing:
     previous: Review | None
 
 
-def incident_to_close(session: Session, incident_id: int, ctx: Context) -> Closing:
+def closing_form(session: Session, incident_id: int, ctx: Context) -> Closing:
     """The incident, if `ctx.actor` may close it now (checked before the close form opens), with
     the answers of an earlier close to start from."""
-    incident = get_incident(session, incident_id)
-    authorise(session, incident, Action.CLOSE, ctx)
-    if incident.status == Status.CLOSED:
-        raise AlreadyChanged(f"{incident.ref} is already closed.")
-    if incident.status != Status.RESOLVED:
-        raise WarroomError(
-            f"{incident.ref} is {incident.status}; resolve it first with "
-            "`/incident resolve [summary]`, then close it."
-        )
+    incident = incident_to_close(session, incident_id, ctx)
     row = session.exec(select(PostmortemReview).where(PostmortemReview.incident_id == incident_id)).first()
     previous = None
     if row is not None:

@@ -168,7 +168,7 @@ def test_closing_twice_gives_one_postmortem(warroom, room):
     refusals = told(warroom)
     assert len(refusals) == 4 and all("INC-1" in line for line in refusals)
     assert open_close_form(warroom, room) is None
-    assert told(warroom) == ["INC-1 is already closed."]
+    assert told(warroom) == ["INC-1 is already closed (changed by <@U0ALICE>)."]
 
 
 def test_the_card_offers_close_once_resolved(warroom, room):

@@ -13,7 +13,7 @@ from bot.deps import Deps
 from bot.incidents.changes import Context, ensure_may, for_incident
 from bot.incidents.permissions import Action
 from bot.incidents.service import get_incident
-from bot.postmortem.closing import ReviewInvalid, clean_review, incident_to_close
+from bot.postmortem.closing import ReviewInvalid, clean_review, closing_form
 from bot.slack.commands import CommandContext, Router, Subcommand
 from bot.slack.effects import context_for, submit_for
 from bot.slack.forms import press_opens_form
@@ -44,7 +44,7 @@ def register(app: AsyncApp, deps: Deps, router: Router) -> None:
         )
     )
 
-    app.action(CLOSE)(press_opens_form(deps, incident_to_close, close_modal))
+    app.action(CLOSE)(press_opens_form(deps, closing_form, close_modal))
 
     @app.view(CALLBACK_ID)
     async def on_close_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -73,7 +73,7 @@ async def on_close_command(ctx: CommandContext) -> None:
 
     async def job() -> None:
         asker = await ctx.asker()
-        closing = await run_in_session(for_incident, ctx.number, ctx.channel_id, incident_to_close, asker)
+        closing = await run_in_session(for_incident, ctx.number, ctx.channel_id, closing_form, asker)
         await ctx.client.views_open(
             trigger_id=ctx.command["trigger_id"], view=close_modal(closing, ctx.channel_id)
         )
