@@ -76,6 +76,15 @@ def find_incident(session: Session, *, number: int | None, channel_id: str) -> I
     )
 
 
+def readable_incident(session: Session, number: int | None, channel_id: str, ctx: Context) -> Incident:
+    """The incident named (or whose room this is), if `ctx.actor` may see it: a private one is
+    only for its people."""
+    incident = find_incident(session, number=number, channel_id=channel_id)
+    if incident.private:
+        ensure_may(session, incident, Action.READ, ctx)
+    return incident
+
+
 def for_incident(
     session: Session, number: int | None, channel_id: str, use_case: Callable[..., T], *args: Any
 ) -> T:

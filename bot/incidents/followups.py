@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.errors import WarroomError
-from bot.incidents.changes import AlreadyChanged, Context, ensure_may, find_incident
+from bot.incidents.changes import AlreadyChanged, Context, ensure_may, readable_incident
 from bot.incidents.errors import InvalidInput
 from bot.incidents.permissions import Action
 from bot.incidents.rules import escape_mrkdwn, parse_user
@@ -154,9 +154,7 @@ def list_followups(
     session: Session, number: int | None, channel_id: str, ctx: Context
 ) -> tuple[Incident, list[FollowUp]]:
     """Every follow-up of the incident: open ones first (soonest due first), then done ones."""
-    incident = find_incident(session, number=number, channel_id=channel_id)
-    if incident.private:
-        ensure_may(session, incident, Action.READ, ctx)
+    incident = readable_incident(session, number, channel_id, ctx)
     rows = session.exec(select(FollowUp).where(FollowUp.incident_id == incident.id)).all()
     far = datetime.max.replace(tzinfo=UTC)
 

@@ -7,7 +7,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from bot.incidents.changes import AlreadyChanged, Context, Outcome, authorise, ensure_may, find_incident
+from bot.incidents.changes import (
+    AlreadyChanged,
+    Context,
+    Outcome,
+    authorise,
+    find_incident,
+    readable_incident,
+)
 from bot.incidents.permissions import Action
 from bot.incidents.rules import Status, escape_mrkdwn
 from bot.incidents.service import get_incident, record_event, timeline
@@ -95,9 +102,7 @@ def readable_timeline(
     session: Session, number: int | None, channel_id: str, ctx: Context
 ) -> tuple[Incident, list[TimelineEvent]]:
     """The incident and its timeline; a private incident's only for the people in it."""
-    incident = find_incident(session, number=number, channel_id=channel_id)
-    if incident.private:
-        ensure_may(session, incident, Action.READ, ctx)
+    incident = readable_incident(session, number, channel_id, ctx)
     assert incident.id is not None
     return incident, timeline(session, incident.id)
 
