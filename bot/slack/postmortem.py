@@ -12,7 +12,7 @@ from bot.deps import Deps
 from bot.errors import WarroomError
 from bot.incidents.changes import Context
 from bot.incidents.service import get_incident
-from bot.postmortem.closing import Review, close_with_review, drafts_due, record_draft
+from bot.postmortem.closing import Review, claim_draft_retry, close_with_review, drafts_due, record_draft
 from bot.postmortem.draft import build_draft
 from bot.postmortem.render import draft_json, draft_markdown, headline
 from bot.slack.effects import apply_outcome, refresh_card
@@ -88,6 +88,8 @@ async def post_missing_drafts(deps: Deps, now: datetime) -> None:
     stopped); the scheduler calls this every minute."""
     broadcast = deps.settings.warroom_broadcast_channel
     for incident_id in await run_in_session(drafts_due, now - DRAFT_GRACE):
+        if not await run_in_session(claim_draft_retry, incident_id, now):
+            continue  # another process is on it, or tried within the last ten minutes
         try:
             link = await post_draft(deps, incident_id)
             if broadcast:

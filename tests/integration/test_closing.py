@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -224,9 +224,12 @@ def test_a_failed_upload_still_closes_and_announces_and_the_draft_follows_once(w
     assert not any("Postmortem draft" in line for line in lines)  # no draft message without its files
     assert "closed INC-1" in warroom.sim.channel("C0BROADCAST")["messages"][-1]["text"]
     closed_at = incident().closed_at
-    for minutes, posted in ((1, 0), (3, 1), (4, 0)):  # after a grace period, once
+    async def two_processes(at: datetime) -> None:
+        await asyncio.gather(post_missing_drafts(warroom.deps, at), post_missing_drafts(warroom.deps, at))
+
+    for minutes, posted in ((1, 0), (3, 1), (4, 0)):  # after a grace period, once, whoever looks
         warroom.sim.clear_calls()
-        asyncio.run(post_missing_drafts(warroom.deps, closed_at + timedelta(minutes=minutes)))
+        asyncio.run(two_processes(closed_at + timedelta(minutes=minutes)))
         assert len(warroom.sim.calls_to("files.completeUploadExternal")) == posted
     assert review().drafted_at is not None
     ready = warroom.sim.channel("C0BROADCAST")["messages"][-1]["text"]
