@@ -48,16 +48,17 @@ def declare_incident(
         response_url=response_url,
     )
     for _ in range(_NUMBER_ATTEMPTS):
-        existing = incident_for_key(session, key)
-        if existing is not None:
-            return existing, False
         try:
             with session.begin_nested():
                 _insert_declaration(session, incident, key=key)
         except IntegrityError as exc:
             if not is_unique_violation(exc):
                 raise
-            continue  # another declaration took this number or this key first; look again
+            # this key was declared before (a retry), or another declaration took the number
+            existing = incident_for_key(session, key)
+            if existing is not None:
+                return existing, False
+            continue
         return incident, True
     raise RuntimeError("could not allocate an incident number")
 
