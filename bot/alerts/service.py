@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, case, insert, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -24,7 +23,7 @@ from bot.alerts.triage import Rules
 from bot.incidents.errors import InvalidInput
 from bot.incidents.rules import Declaration, Severity, clean_title
 from bot.incidents.service import declare_incident, get_incident, record_event
-from storage.errors import is_unique_violation
+from storage.errors import insert_new, is_unique_violation
 from storage.models import Alert, AlertEvent, Incident, Page, WebhookDelivery, table
 from storage.types import UTCDateTime
 
@@ -50,12 +49,7 @@ def store_deliveries(session: Session, deliveries: list[tuple[str, str]], at: da
     and Postgres alike, without a savepoint per delivery.
     """
     deliveries_table = table(WebhookDelivery)
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = (
-        dialect.insert(deliveries_table)
-        .on_conflict_do_nothing(index_elements=["delivery_id"])
-        .returning(deliveries_table.c.delivery_id)
-    )
+    statement = insert_new(session, deliveries_table, "delivery_id").returning(deliveries_table.c.delivery_id)
     rows = [{"delivery_id": d, "body": b, "received_at": at, "outcome": ""} for d, b in deliveries]
     fresh = set(session.execute(statement, rows).scalars())
     results = []
@@ -153,12 +147,7 @@ def _insert_quiet(session: Session, quiet: list[Alert], rules: Rules, ids: dict[
     if not quiet:
         return []
     alerts = table(Alert)
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = (
-        dialect.insert(alerts)
-        .on_conflict_do_nothing(index_elements=["dedup_key"])
-        .returning(alerts.c.dedup_key, alerts.c.id)
-    )
+    statement = insert_new(session, alerts, "dedup_key").returning(alerts.c.dedup_key, alerts.c.id)
     rows = [alert.model_dump(exclude={"id"}) for alert in quiet]
     inserted = {key: pk for key, pk in session.execute(statement, rows).all()}
     ids.update(inserted)
