@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from sqlalchemy import or_
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -17,9 +16,8 @@ from bot.incidents.changes import (
 )
 from bot.incidents.permissions import Action
 from bot.incidents.rules import Status, escape_mrkdwn
-from bot.incidents.service import get_incident, record_event, timeline
-from storage.errors import is_unique_violation
-from storage.models import Incident, ProcessedRequest, RoleAssignment, TimelineEvent
+from bot.incidents.service import claim_key, get_incident, record_event, timeline
+from storage.models import Incident, RoleAssignment, TimelineEvent
 
 
 def add_note(
@@ -34,14 +32,8 @@ def add_note(
     """Add a note to the timeline; a repeated `key` (a redelivered event) adds nothing."""
     incident = get_incident(session, incident_id)
     authorise(session, incident, Action.NOTE, ctx)
-    if key is not None:
-        try:
-            with session.begin_nested():
-                session.add(ProcessedRequest(key=key, kind="note", incident_id=incident_id, seen_at=ctx.at))
-        except IntegrityError as exc:
-            if not is_unique_violation(exc):
-                raise
-            raise AlreadyChanged("That message is already on the timeline.") from None
+    if key is not None and not claim_key(session, key, "note", incident_id, ctx.at):
+        raise AlreadyChanged("That message is already on the timeline.")
     return record_event(
         session, incident, "note", at=ctx.at, actor_id=ctx.actor.user_id, text=text, data=source or {}
     )

@@ -95,6 +95,18 @@ def _insert_declaration(session: Session, incident: Incident, *, key: str) -> No
     session.execute(_INSERT_EVENT, event)
 
 
+def claim_key(session: Session, key: str, kind: str, incident_id: int, at: datetime) -> bool:
+    """Record an idempotency key under its unique constraint; False when it was seen before."""
+    try:
+        with session.begin_nested():
+            session.add(ProcessedRequest(key=key, kind=kind, incident_id=incident_id, seen_at=at))
+    except IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
+        return False
+    return True
+
+
 def incident_for_key(session: Session, key: str) -> Incident | None:
     """The incident an idempotency key already declared, if any."""
     statement = (

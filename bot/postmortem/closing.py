@@ -11,14 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.incidents.changes import Context, Outcome, close_incident, incident_to_close
 from bot.incidents.errors import InvalidInput
 from bot.incidents.rules import Status
-from storage.errors import is_unique_violation
-from storage.models import Incident, PostmortemReview, ProcessedRequest
+from bot.incidents.service import claim_key
+from storage.models import Incident, PostmortemReview
 
 IMPACT_MAX = 3000
 DETECTION_MAX = 1000
@@ -155,15 +154,7 @@ def claim_draft_retry(session: Session, incident_id: int, now: datetime) -> bool
     """Whether this process may try posting a missing draft now: one try per incident every
     ten minutes across all processes (an idempotency key under the unique constraint)."""
     window = int(now.timestamp()) // RETRY_WINDOW_SECONDS
-    key = f"postmortem-draft:{incident_id}:{window}"
-    try:
-        with session.begin_nested():
-            session.add(ProcessedRequest(key=key, kind="draft-retry", incident_id=incident_id, seen_at=now))
-    except IntegrityError as exc:
-        if not is_unique_violation(exc):
-            raise
-        return False
-    return True
+    return claim_key(session, f"postmortem-draft:{incident_id}:{window}", "draft-retry", incident_id, now)
 
 
 def record_draft(session: Session, incident_id: int, *, ts: str, link: str, at: datetime) -> None:

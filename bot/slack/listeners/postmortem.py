@@ -7,12 +7,9 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
-from sqlmodel import Session
 
 from bot.deps import Deps
-from bot.incidents.changes import Context, ensure_may, for_incident
-from bot.incidents.permissions import Action
-from bot.incidents.service import get_incident
+from bot.incidents.changes import for_incident, readable_incident
 from bot.postmortem.closing import ReviewInvalid, clean_review, closing_form
 from bot.slack.commands import CommandContext, Router, Subcommand
 from bot.slack.effects import context_for, submit_for
@@ -81,14 +78,6 @@ async def on_close_command(ctx: CommandContext) -> None:
     ctx.in_background(job, "/incident close")
 
 
-def _readable(session: Session, incident_id: int, ctx: Context) -> int:
-    """The incident, open or closed, if the asker may see it (a private one: its people only)."""
-    incident = get_incident(session, incident_id)
-    if incident.private:
-        ensure_may(session, incident, Action.READ, ctx)
-    return incident_id
-
-
 async def on_postmortem_command(ctx: CommandContext) -> None:
     """Post the draft again in the war room, built from what is recorded now."""
     if ctx.args:
@@ -98,8 +87,9 @@ async def on_postmortem_command(ctx: CommandContext) -> None:
 
     async def job() -> None:
         asker = await ctx.asker()
-        incident_id = await run_in_session(for_incident, ctx.number, ctx.channel_id, _readable, asker)
-        link = await post_draft(ctx.deps, incident_id)
+        incident = await run_in_session(readable_incident, ctx.number, ctx.channel_id, asker)
+        assert incident.id is not None
+        link = await post_draft(ctx.deps, incident.id)
         await ctx.tell(f"Posted the postmortem draft: <{link}|open it>.")
 
     ctx.in_background(job, "/incident postmortem")
