@@ -20,10 +20,10 @@ def declare(warroom, severity: str) -> str:
         return session.exec(select(Incident)).one().channel_id
 
 
-def tick(warroom, clock, minutes: float) -> list[dict]:
-    """Run the reminder job at T0 + minutes; return the reminders it posted."""
+def tick(warroom, clock, minutes: float, saying: str = "no status update") -> list[dict]:
+    """Run the reminder job at T0 + minutes; return the reminders it posted (all of them say `saying`)."""
     sent = asyncio.run(send_due_reminders(warroom.deps, clock.minutes(minutes)))
-    posts = [c for c in warroom.sim.calls_to("chat.postMessage") if "no status update" in c.args["text"]]
+    posts = [c for c in warroom.sim.calls_to("chat.postMessage") if saying in c.args["text"]]
     warroom.sim.clear_calls()
     assert sent == len(posts)
     return posts
@@ -126,10 +126,7 @@ def test_a_resolved_incident_left_open_a_day_is_nudged_once_to_close(warroom, cl
     warroom.settle()
 
     def nudges(minutes: float) -> list:
-        asyncio.run(send_due_reminders(warroom.deps, clock.minutes(minutes)))
-        posts = [c for c in warroom.sim.calls_to("chat.postMessage") if "still not closed" in c.args["text"]]
-        warroom.sim.clear_calls()
-        return posts
+        return tick(warroom, clock, minutes, saying="still not closed")
 
     assert nudges(10 + 24 * 60 - 1) == []
     [nudge] = nudges(10 + 24 * 60)
