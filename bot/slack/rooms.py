@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from bot import clock
 from bot.adapters.slack import NameTaken, SlackCallFailed
 from bot.deps import Deps
-from bot.errors import WarroomError
 from bot.incidents.rules import channel_name
 from bot.incidents.service import (
     attach_channel,
@@ -44,11 +43,6 @@ def submit_open_war_room(
 
     async def report(exc: BaseException) -> None:
         if response_url:
-            if isinstance(exc, WarroomError) and not isinstance(exc, SlackCallFailed):
-                # the room is open; what came after it failed (PagerDuty refused the page)
-                hint = " The war room is open: page again with `/incident page <service>`."
-                await deps.slack.respond(response_url, exc.user_message + hint)
-                return
             reason = exc.user_message if isinstance(exc, SlackCallFailed) else "an unexpected error"
             await deps.slack.respond(
                 response_url,

@@ -258,3 +258,27 @@ def test_a_drill_pages_nobody(app, pd):
     app.settle()
     told = [call.args["text"] for call in app.sim.calls_to("response_url")]
     assert told == ["INC-2 is a drill: Warroom pages nobody for a drill."] and pd.requests == []
+
+
+def test_a_page_refused_after_the_declare_form_is_told_with_how_to_page_again(app, pd):
+    app.sim.clear_calls()
+    app.command("declare sev1", channel="C0GENERAL")
+    app.settle()
+    view = app.sim.calls_to("views.open")[-1].args["view"]
+    gone = {"text": {"type": "plain_text", "text": "Retired service"}, "value": "PGONE01"}
+    state = {
+        "title": {"title": {"value": "Orders are stuck"}},
+        "severity": {"severity": {"selected_option": {"value": "sev1"}}},
+        "page_service": {"page_service": {"selected_option": gone}},
+    }
+    app.sim.clear_calls()
+    app.person.view_submission(view, state)
+    for _ in range(2):
+        app.settle()
+    [told] = [
+        call.args["text"] for call in app.sim.calls_to("response_url") if "page again" in call.args["text"]
+    ]
+    assert told.endswith("The war room is open: page again with `/incident page <service>`.")
+    assert posts(pd) == []
+    with session_scope() as session:
+        assert session.exec(select(Incident).where(Incident.number == 2)).one().room_ready_at is not None

@@ -88,8 +88,9 @@ def register(app: AsyncApp, deps: Deps, router: Router) -> None:
         await ack()
         if created:
             choice = service_choice(view)
-            then = _page_when_open(deps, choice, body) if choice else None
-            submit_open_war_room(deps, incident, context.get("response_url"), then=then)
+            response_url = context.get("response_url")
+            then = _page_when_open(deps, choice, body, response_url) if choice else None
+            submit_open_war_room(deps, incident, response_url, then=then)
 
 
 async def on_declare_command(ctx: CommandContext) -> None:
@@ -152,15 +153,23 @@ async def _declare_now(ctx: CommandContext, declaration: Declaration) -> None:
     submit_open_war_room(ctx.deps, incident, command["response_url"])
 
 
-def _page_when_open(deps: Deps, choice: ServiceChoice, body: dict[str, Any]) -> AfterOpen:
-    """Once the war room is open, page the service picked in the declare form."""
+def _page_when_open(
+    deps: Deps, choice: ServiceChoice, body: dict[str, Any], response_url: str | None
+) -> AfterOpen:
+    """Once the war room is open, page the service picked in the declare form; a refusal is told
+    to the declarer with how to page again."""
 
     async def page(incident: Incident) -> None:
         gateway = deps.pagerduty
         if gateway is None:
             return
         context = await context_for(deps, body["user"]["id"], body["team"]["id"], incident.channel_id)
-        service = await gateway.service(choice.id)
-        await send_page(deps, gateway, incident, service, "", context)
+        try:
+            service = await gateway.service(choice.id)
+            await send_page(deps, gateway, incident, service, "", context)
+        except WarroomError as exc:
+            if response_url:
+                hint = " The war room is open: page again with `/incident page <service>`."
+                await deps.slack.respond(response_url, exc.user_message + hint)
 
     return page
