@@ -49,10 +49,15 @@ class SlackGateway:
         self._bot_user_id: str | None = None
 
     async def call(self, method: str, **arguments: Any) -> dict[str, Any]:
-        """Call `method` with JSON arguments; raise `SlackCallFailed` with Slack's error."""
+        """Call `method`; raise `SlackCallFailed` with Slack's error.
+
+        Through slack_sdk's own wrapper for the method (`users.info` → `users_info`): it picks
+        the verb and encoding Slack reads there. Slack reads JSON only on write methods; a
+        JSON body on `users.info` or `conversations.history` is ignored, arguments and all.
+        """
         self.calls[method] += 1
         try:
-            response = await self.client.api_call(method, json=arguments)
+            response = await getattr(self.client, method.replace(".", "_"))(**arguments)
         except SlackApiError as exc:
             error = str(exc.response.get("error", "unknown_error"))
             raise (NameTaken if error == "name_taken" else SlackCallFailed)(method, error) from None

@@ -6,7 +6,8 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Call:
-    """One Web API call (or response_url post): decoded arguments and the answer given."""
+    """One Web API call (or response_url post): decoded arguments, how they were sent
+    ("query", "form" or "json"), and the answer given."""
 
     method: str
     args: dict[str, Any]
@@ -14,6 +15,7 @@ class Call:
     error: str | None
     response: dict[str, Any]
     at: float
+    encoding: str = "json"
 
 
 @dataclass(frozen=True)

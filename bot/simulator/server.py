@@ -4,6 +4,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -56,13 +57,15 @@ async def web_api(request: Request) -> Response:
     if latency > 0:
         # asyncio.sleep, not time.sleep: other calls must keep flowing meanwhile.
         await asyncio.sleep(latency)
-    args: Args = {}
+    spec = SPECS.get(method)
+    sent = Sent({}, None, "query")
     try:
-        args, token = await read_arguments(request)
-        reply = answer(ws, method, args, token)
+        sent = await read_arguments(request, reads_json=spec is None or spec.reads_json)
+        reply = answer(ws, method, sent.args, sent.token)
     except ApiError as error:
         reply = Reply(error.body())
-    call = Call(method, args, reply.body["ok"], reply.body.get("error"), reply.body, arrived)
+    body = reply.body
+    call = Call(method, sent.args, body["ok"], body.get("error"), body, arrived, sent.encoding)
     with ws.lock:
         slot.append(call)
     return JSONResponse(reply.body, status_code=reply.status, headers=reply.headers)
@@ -85,25 +88,43 @@ def answer(ws: Workspace, method: str, args: Args, token: str | None) -> Reply:
         return Reply(handler(ws, args))
 
 
-async def read_arguments(request: Request) -> tuple[Args, str | None]:
-    """Arguments from the query string and body, and the token the caller presented."""
+@dataclass(frozen=True)
+class Sent:
+    """What a call carried: its arguments, the token presented, and how it was encoded."""
+
+    args: Args
+    token: str | None
+    encoding: str
+
+
+async def read_arguments(request: Request, *, reads_json: bool) -> Sent:
+    """Arguments from the query string and body, as Slack reads them for this method.
+
+    A JSON body is read only by methods that accept JSON; on the others (users.info,
+    conversations.history …) Slack ignores it, so its arguments count as missing.
+    """
     args: Args = dict(request.query_params)
     header = request.headers.get("authorization", "")
     token = header[len("Bearer ") :].strip() if header.lower().startswith("bearer ") else None
     body = await request.body()
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    encoding = "query"
     if kind == "application/json":
+        encoding = "json"
         # Slack ignores a token inside a JSON body: JSON callers must use the header.
-        args.update(_json_object(body))
+        parsed = _json_object(body)
+        if reads_json:
+            args.update(parsed)
     elif kind == "multipart/form-data":
         raise ApiError("invalid_form_data", "[ERROR] the simulator does not read multipart")
     elif body:
+        encoding = "form"
         form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
         token = token or form.get("token")
         args.update(form)
     # Tokens in the query string are refused for current Slack apps.
     args.pop("token", None)
-    return decode_json_fields(args), token
+    return Sent(decode_json_fields(args), token, encoding)
 
 
 def _json_object(body: bytes) -> dict[str, Any]:

@@ -61,6 +61,10 @@ MISSING_ERRORS: dict[tuple[str, str], str] = {
     ("conversations.invite", "users"): "no_user",
     ("chat.postMessage", "text or blocks or attachments"): "no_text",
     ("chat.postEphemeral", "text or blocks or attachments"): "no_text",
+    ("users.info", "user"): "user_not_found",
+    ("conversations.info", "channel"): "channel_not_found",
+    ("conversations.history", "channel"): "channel_not_found",
+    ("chat.getPermalink", "channel"): "channel_not_found",
 }
 
 
@@ -82,11 +86,18 @@ class ApiError(Exception):
 
 @dataclass(frozen=True)
 class MethodSpec:
-    """Required argument groups (any one name of a group will do) and optional arguments."""
+    """Required argument groups (any one name of a group will do), optional arguments, and
+    the body encodings the method reads ("form" always; "json" only for most write methods)."""
 
     name: str
     required: tuple[tuple[str, ...], ...]
     optional: frozenset[str]
+    encodings: frozenset[str]
+
+    @property
+    def reads_json(self) -> bool:
+        """Whether an application/json body is read; Slack ignores it on the other methods."""
+        return "json" in self.encodings
 
     @property
     def allowed(self) -> frozenset[str]:
@@ -123,4 +134,5 @@ def load_specs(path: Path = METHODS_FILE) -> dict[str, MethodSpec]:
 def _spec(name: str, entry: dict[str, Any]) -> MethodSpec:
     required = tuple(tuple(part.strip() for part in r.split(" or ")) for r in entry["required"])
     optional = frozenset(entry["optional"]) | EXTRA_OPTIONAL.get(name, frozenset())
-    return MethodSpec(name=name, required=required, optional=optional)
+    encodings = frozenset(entry["encodings"])
+    return MethodSpec(name=name, required=required, optional=optional, encodings=encodings)
