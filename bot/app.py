@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger import messages
 
 from bot.deps import Deps
-from bot.slack import errors
+from bot.slack import access, errors
 from bot.slack.commands import Router
 from bot.slack.listeners import (
     capture,
@@ -25,21 +26,30 @@ from bot.slack.listeners import (
     runbooks,
 )
 
-log = logging.getLogger(__name__)
+# Bolt warns at construction that the token it finds in SLACK_BOT_TOKEN gives way to our client
+# and authorize function; that is the intent, so the warnings are noise.
+_EXPECTED = frozenset(
+    {messages.warning_client_prioritized_and_token_skipped(), messages.warning_token_skipped()}
+)
+bolt_log = logging.getLogger("bot.slack.bolt")
+bolt_log.addFilter(lambda record: record.getMessage() not in _EXPECTED)
 
 
 def build_app(deps: Deps) -> AsyncApp:
     """An `AsyncApp` with every listener registered, talking to `SLACK_API_URL`."""
     settings = deps.settings
     secret = settings.slack_signing_secret
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
     app = AsyncApp(
         client=deps.slack.client,
         signing_secret=secret.get_secret_value() if secret else None,
         request_verification_enabled=secret is not None,
+        before_authorize=access.workspace_gate(deps.slack.state),
+        authorize=access.authorize_from(deps.slack.state, token),
         # Listeners only ack and hand off to the worker, so answering when they return is
         # immediate; otherwise Bolt polls for the ack every 10 ms.
         process_before_response=True,
-        logger=log,
+        logger=bolt_log,
     )
     router = Router()
     incident.register(app, deps, router)
@@ -51,6 +61,7 @@ def build_app(deps: Deps) -> AsyncApp:
     paging.register(app, deps, router)
     followups.register(app, deps, router)
     postmortem.register(app, deps, router)
+    access.register(app, deps)
     capture.register(app, deps)
     card.register(app, deps)
     reminders.register(app, deps)

@@ -3,7 +3,9 @@ archive of closed war rooms, postmortem drafts still to post, the weekly alert r
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -23,18 +25,10 @@ ARCHIVE_CHECK_SECONDS = 60
 
 def start_scheduler(deps: Deps) -> AsyncIOScheduler:
     """Start the jobs; each is derived from database rows, so a restart loses nothing."""
-
-    async def remind() -> None:
-        await send_due_reminders(deps, clock.now())
-
-    async def remind_followups() -> None:
-        await send_due_followups(deps, clock.now())
-
-    async def archive_rooms() -> None:
-        await archive_closed_rooms(deps, clock.now())
-
-    async def post_drafts() -> None:
-        await post_missing_drafts(deps, clock.now())
+    remind = while_slack_works(deps, send_due_reminders)
+    remind_followups = while_slack_works(deps, send_due_followups)
+    archive_rooms = while_slack_works(deps, archive_closed_rooms)
+    post_drafts = while_slack_works(deps, post_missing_drafts)
 
     scheduler = AsyncIOScheduler(timezone=UTC)
     scheduler.add_job(
@@ -62,7 +56,7 @@ def start_scheduler(deps: Deps) -> AsyncIOScheduler:
         )
     if deps.settings.warroom_alert_report_channel:
         scheduler.add_job(
-            lambda: post_weekly_report(deps),
+            while_slack_works(deps, post_weekly_report),
             "cron",
             day_of_week="mon",
             hour=9,
@@ -73,10 +67,22 @@ def start_scheduler(deps: Deps) -> AsyncIOScheduler:
     return scheduler
 
 
-async def post_weekly_report(deps: Deps) -> None:
+def while_slack_works(
+    deps: Deps, job: Callable[[Deps, datetime], Awaitable[Any]]
+) -> Callable[[], Awaitable[None]]:
+    """`job` at the current time, skipped while Slack refuses the token: it would claim rows
+    (a reminder as sent, a room as archived) and then fail to post, losing them."""
+
+    async def run() -> None:
+        if deps.slack.state.lost_access is None:
+            await job(deps, clock.now())
+
+    return run
+
+
+async def post_weekly_report(deps: Deps, now: datetime) -> None:
     """Post the last week's alert noise report to WARROOM_ALERT_REPORT_CHANNEL."""
     channel = deps.settings.warroom_alert_report_channel
     assert channel is not None
-    now = clock.now()
     figures = await run_in_session(alert_report, now - timedelta(days=7), now)
     await deps.slack.post(channel, f"```{report_markdown(figures)[:3500]}```")

@@ -7,6 +7,7 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from bot.app import build_app
 from bot.config import Settings
 from bot.deps import Deps
+from bot.http.health import HealthMonitor
 from bot.scheduler import start_scheduler
 from bot.slack.remediation import recover_interrupted_runs
 from bot.slack.rooms import resume_unfinished_rooms
@@ -17,6 +18,8 @@ async def run_socket_mode(settings: Settings) -> None:
     assert settings.slack_app_token is not None
     deps = Deps.from_settings(settings)
     handler = AsyncSocketModeHandler(build_app(deps), settings.slack_app_token.get_secret_value())
+    health = HealthMonitor(deps.slack, settings.database_url, lambda: True)
+    await health.start()  # auth.test, bounded: no request waits on it later
     await resume_unfinished_rooms(deps)
     deps.worker.submit(lambda: recover_interrupted_runs(deps), name="recover remediation runs")
     scheduler = start_scheduler(deps)
@@ -24,4 +27,5 @@ async def run_socket_mode(settings: Settings) -> None:
         await handler.start_async()  # type: ignore[no-untyped-call]
     finally:
         scheduler.shutdown(wait=False)
+        await health.stop()
         await deps.worker.drain()

@@ -37,9 +37,18 @@ class Worker:
         self._again: set[str] = set()  # `once` jobs to run once more when they finish
 
     def submit(
-        self, job: Job, *, on_error: OnError | None = None, name: str = "job", once: bool = False
+        self,
+        job: Job,
+        *,
+        on_error: OnError | None = None,
+        name: str = "job",
+        once: bool = False,
+        urgent: bool = False,
     ) -> None:
         """Queue `job`; raise `WorkerBusy` when the queue is full. Call from the event loop.
+
+        An `urgent` job starts at once, outside the concurrency limit: opening a form must not
+        wait behind background work, because its trigger id dies 3 s after the click.
 
         With `once`, jobs of that name run one at a time: while one waits to start this call is
         a no-op, and while one runs it runs once more afterwards (for what arrived meanwhile).
@@ -50,13 +59,14 @@ class Worker:
         if once and name in self._running:
             self._again.add(name)
             return
-        if len(self._tasks) >= self._capacity:
+        if len(self._tasks) >= self._capacity and not urgent:
             raise WorkerBusy("Warroom is very busy right now; try again in a minute.")
         if self._semaphore is None:
             self._semaphore = asyncio.Semaphore(self._concurrency)
         if once:
             self._waiting.add(name)
-        task = asyncio.get_running_loop().create_task(self._run(job, on_error, name, once))
+        run = self._attempt(job, on_error, name) if urgent else self._run(job, on_error, name, once)
+        task = asyncio.get_running_loop().create_task(run)
         with self._idle:
             self._tasks.add(task)
         task.add_done_callback(self._forget)

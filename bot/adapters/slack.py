@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import Counter
 from typing import Any
 
+import aiohttp
 import httpx
 from slack_sdk.errors import SlackApiError
-from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.adapters.slack_state import (
+    ACCESS_LOST_ERRORS,
+    TROUBLE_ERRORS,
+    Identity,
+    RateLimitWithinDeadline,
+    SlackState,
+    call_deadline,
+)
 from bot.errors import WarroomError
 
 log = logging.getLogger(__name__)
 USER_CACHE_SECONDS = 300
+# The most one call may take, every 429 wait included: past it the person hears that Slack is slow.
+CALL_DEADLINE_SECONDS = 20.0
+# A trigger id lives 3 s; a form that cannot open by then never will.
+FORM_DEADLINE_SECONDS = 2.5
 
 
 class SlackCallFailed(WarroomError):
@@ -31,10 +44,29 @@ class NameTaken(SlackCallFailed):
     """The channel name is in use (perhaps by an archived channel)."""
 
 
+class SlackAccessLost(SlackCallFailed):
+    """The bot token no longer works (revoked, uninstalled, deactivated): nothing is sent."""
+
+    def __init__(self, method: str, error: str) -> None:
+        WarroomError.__init__(
+            self, f"Warroom has lost its access to Slack ({error}); an admin must reinstall it."
+        )
+        self.method, self.error = method, error
+
+
+class SlackTooSlow(SlackCallFailed):
+    """Slack did not answer, or asked to wait, past the call's deadline."""
+
+    def __init__(self, method: str, error: str) -> None:
+        WarroomError.__init__(self, f"Slack is too slow right now ({method}: {error}); try again shortly.")
+        self.method, self.error = method, error
+
+
 class SlackGateway:
     """One Web API client for the whole process; writes are never retried blindly.
 
-    Only HTTP 429 is retried, honouring `Retry-After`: Slack did not perform the call.
+    Only HTTP 429 is retried, honouring `Retry-After` within the call's deadline: Slack did not
+    perform the call. Every outcome is noted in `state`, which health reads.
     """
 
     def __init__(self, token: str, base_url: str, *, timeout: int = 10) -> None:
@@ -42,26 +74,62 @@ class SlackGateway:
             token=token,
             base_url=base_url,
             timeout=timeout,
-            retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=3)],
+            retry_handlers=[RateLimitWithinDeadline(max_retry_count=3)],
         )
         self.calls: Counter[str] = Counter()
+        self.state = SlackState()
         self._users: dict[str, tuple[float, dict[str, Any]]] = {}
-        self._bot_user_id: str | None = None
 
-    async def call(self, method: str, **arguments: Any) -> dict[str, Any]:
+    async def call(
+        self, method: str, *, deadline: float = CALL_DEADLINE_SECONDS, **arguments: Any
+    ) -> dict[str, Any]:
         """Call `method`; raise `SlackCallFailed` with Slack's error.
 
         Through slack_sdk's own wrapper for the method (`users.info` → `users_info`): it picks
         the verb and encoding Slack reads there. Slack reads JSON only on write methods; a
         JSON body on `users.info` or `conversations.history` is ignored, arguments and all.
         """
+        if self.state.lost_access is not None and method != "auth.test":
+            raise SlackAccessLost(method, self.state.lost_access)
         self.calls[method] += 1
+        token = call_deadline.set(time.monotonic() + deadline)
         try:
-            response = await getattr(self.client, method.replace(".", "_"))(**arguments)
+            async with asyncio.timeout(deadline):
+                response = await getattr(self.client, method.replace(".", "_"))(**arguments)
         except SlackApiError as exc:
-            error = str(exc.response.get("error", "unknown_error"))
-            raise (NameTaken if error == "name_taken" else SlackCallFailed)(method, error) from None
+            raise self._refusal(method, exc) from None
+        except (TimeoutError, OSError, aiohttp.ClientError) as exc:
+            self.state.failed(f"{method}: {type(exc).__name__}")
+            raise SlackTooSlow(method, f"no answer within {deadline:g} s") from None
+        finally:
+            call_deadline.reset(token)
+        self.state.succeeded()
         return dict(response.data) if isinstance(response.data, dict) else {}
+
+    def _refusal(self, method: str, exc: SlackApiError) -> SlackCallFailed:
+        """The error for Slack's refusal, noting what it says about the connection."""
+        error = str(exc.response.get("error", "unknown_error"))
+        if error in ACCESS_LOST_ERRORS:
+            self.state.lose_access(error)
+            return SlackAccessLost(method, error)
+        if exc.response.status_code == 429:
+            self.state.failed(f"{method}: rate limited")
+            return SlackTooSlow(method, "rate limited for longer than Warroom waits")
+        if exc.response.status_code >= 500 or error in TROUBLE_ERRORS:
+            self.state.failed(f"{method}: {error}")
+        else:
+            self.state.succeeded()  # Slack answered: the refusal is about this request
+        return (NameTaken if error == "name_taken" else SlackCallFailed)(method, error)
+
+    async def learn_identity(self) -> Identity:
+        """Ask `auth.test` who the token belongs to, and remember it."""
+        identity = Identity.from_auth_test(await self.call("auth.test", deadline=5.0))
+        self.state.identity = identity
+        return identity
+
+    async def open_form(self, trigger_id: str, view: dict[str, Any]) -> None:
+        """Open a modal while its trigger still lives (3 s); later it fails with a clear message."""
+        await self.call("views.open", deadline=FORM_DEADLINE_SECONDS, trigger_id=trigger_id, view=view)
 
     async def create_channel(self, name: str, *, private: bool) -> str:
         """Create a channel and return its id."""
@@ -184,15 +252,6 @@ class SlackGateway:
             log.warning("response_url answered %s", response.status_code)
 
     async def bot_user_id(self) -> str:
-        """Warroom's own user id (auth.test, once per process)."""
-        if self._bot_user_id is None:
-            self._bot_user_id = str((await self.call("auth.test"))["user_id"])
-        return self._bot_user_id
-
-    async def auth_ok(self) -> bool:
-        """Whether the token is accepted."""
-        try:
-            await self.call("auth.test")
-        except (SlackCallFailed, OSError):
-            return False
-        return True
+        """Warroom's own user id (from start-up's auth.test, or asked now if that failed)."""
+        identity = self.state.identity or await self.learn_identity()
+        return identity.user_id

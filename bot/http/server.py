@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -10,14 +9,14 @@ from contextlib import asynccontextmanager
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
-from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot.app import build_app
 from bot.deps import Deps
+from bot.http.health import HealthMonitor
 from bot.http.metrics import Metrics
 from bot.http.pagerduty import webhook_route
 from bot.http.signing import is_valid_slack_request
@@ -25,7 +24,6 @@ from bot.scheduler import start_scheduler
 from bot.slack.alerts import process_deliveries
 from bot.slack.remediation import recover_interrupted_runs
 from bot.slack.rooms import resume_unfinished_rooms
-from storage.session import get_engine
 
 log = logging.getLogger(__name__)
 
@@ -51,19 +49,13 @@ def create_web_app(deps: Deps) -> Starlette:
         return await handler.handle(request)
 
     state: dict[str, AsyncIOScheduler] = {}
-
-    async def healthz(_: Request) -> Response:
-        database, slack = await asyncio.gather(asyncio.to_thread(_database_ok), deps.slack.auth_ok())
-        scheduler = "scheduler" in state and state["scheduler"].running
-        checks = {
-            key: "ok" if up else "down"
-            for key, up in (("database", database), ("scheduler", scheduler), ("slack", slack))
-        }
-        healthy = database and slack and scheduler
-        return JSONResponse({"ok": healthy, **checks}, status_code=200 if healthy else 503)
+    health = HealthMonitor(
+        deps.slack, deps.settings.database_url, lambda: "scheduler" in state and state["scheduler"].running
+    )
 
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        await health.start()  # auth.test, bounded: no request waits on it later
         await resume_unfinished_rooms(deps)
         deps.worker.submit(lambda: recover_interrupted_runs(deps), name="recover remediation runs")
         deps.worker.submit(lambda: process_deliveries(deps), name="stored pagerduty webhooks")
@@ -71,23 +63,16 @@ def create_web_app(deps: Deps) -> Starlette:
         state["scheduler"] = scheduler
         yield
         scheduler.shutdown(wait=False)
+        await health.stop()
         await deps.worker.drain()
 
     metrics = Metrics(deps)
     routes = [
         Route("/slack/events", slack_events, methods=["POST"]),
-        Route("/healthz", healthz, methods=["GET"]),
+        Route("/healthz", health.liveness, methods=["GET"]),
+        Route("/readyz", health.readiness, methods=["GET"]),
         Route("/pagerduty/webhook", webhook_route(deps), methods=["POST"]),
         Route("/metrics", metrics.scrape, methods=["GET"]),
     ]
     return Starlette(routes=routes, middleware=[metrics.middleware(routes)], lifespan=lifespan)
 
-
-def _database_ok() -> bool:
-    try:
-        with get_engine().connect() as connection:
-            connection.execute(text("SELECT 1"))
-    except Exception:
-        log.exception("database health check failed")
-        return False
-    return True

@@ -18,6 +18,7 @@ def auth_test(ws: Workspace, args: Args) -> dict[str, Any]:
         "team_id": ws.team_id,
         "user_id": ws.bot_user_id,
         "bot_id": ws.bot_id,
+        "app_id": ws.app_id,
         "is_enterprise_install": False,
     }
 

@@ -109,6 +109,7 @@ class Workspace:
         self.token = token
         self.bot_user_id = bot_user_id
         self.bot_id = "B" + bot_user_id[1:]
+        self.app_id = "A0WARROOM"  # what SlackSender puts in api_app_id
         self.team_id = team_id
         self.root_url = ""
         self.users: dict[str, User] = {}

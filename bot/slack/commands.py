@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
 from bot.errors import WarroomError
@@ -27,7 +26,6 @@ class CommandContext:
 
     deps: Deps
     ack: AsyncAck
-    client: AsyncWebClient
     command: dict[str, Any]
     args: str
     number: int | None = None
@@ -37,23 +35,23 @@ class CommandContext:
         await self.ack(text=text, blocks=blocks, response_type="ephemeral")
 
     def open_modal(self, view: dict[str, Any]) -> None:
-        """Open a modal from the worker (the trigger lives 3 s); tell the person if it fails."""
-        trigger_id = self.command["trigger_id"]
+        """Open a modal right after the ack (the trigger lives 3 s); tell the person if it fails."""
+        self.in_background(lambda: self.open_form(view), "open a form", urgent=True)
 
-        async def job() -> None:
-            await self.client.views_open(trigger_id=trigger_id, view=view)
+    async def open_form(self, view: dict[str, Any]) -> None:
+        """Open `view` on this command's trigger."""
+        await self.deps.slack.open_form(str(self.command["trigger_id"]), view)
 
-        self.in_background(job, "open a form")
-
-    def in_background(self, job: Callable[[], Awaitable[Any]], name: str) -> None:
-        """Run `job` after the ack; a refusal or failure is told to the person, ephemerally."""
+    def in_background(self, job: Callable[[], Awaitable[Any]], name: str, *, urgent: bool = False) -> None:
+        """Run `job` after the ack (at once when `urgent`: it opens a form); a refusal or failure
+        is told to the person, ephemerally."""
         response_url = str(self.command["response_url"])
 
         async def report(exc: BaseException) -> None:
             text = exc.user_message if isinstance(exc, WarroomError) else APOLOGY
             await self.deps.slack.respond(response_url, text)
 
-        self.deps.worker.submit(job, on_error=report, name=name)
+        self.deps.worker.submit(job, on_error=report, name=name, urgent=urgent)
 
     async def tell(self, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
         """Answer later (from the worker), only to the person who asked."""

@@ -91,12 +91,15 @@ async def refresh_card(deps: Deps, incident_id: int | None) -> None:
     )
 
 
-def submit_for(deps: Deps, job: Callable[[], Awaitable[None]], user: str, channel: str) -> None:
-    """Run a click's `job` on the worker; a refusal or failure is told to the clicker in `channel`."""
+def submit_for(
+    deps: Deps, job: Callable[[], Awaitable[None]], user: str, channel: str, *, urgent: bool = False
+) -> None:
+    """Run a click's `job` on the worker (at once when it opens a form); a refusal or failure is
+    told to the clicker in `channel`."""
 
     async def report(exc: BaseException) -> None:
         await deps.slack.whisper(
             channel, user, exc.user_message if isinstance(exc, WarroomError) else APOLOGY
         )
 
-    deps.worker.submit(job, on_error=report, name="click")
+    deps.worker.submit(job, on_error=report, name="click", urgent=urgent)

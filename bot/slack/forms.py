@@ -6,7 +6,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_sdk.web.async_client import AsyncWebClient
 from sqlmodel import Session
 
 from bot.deps import Deps
@@ -24,7 +23,7 @@ def press_opens_form(
     (raising a `WarroomError` they are told), then the form `build` makes is opened."""
 
     async def on_press(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]
     ) -> None:
         await ack()
         user, channel = body["user"]["id"], body["channel"]["id"]
@@ -32,8 +31,8 @@ def press_opens_form(
         async def job() -> None:
             ctx = await context_for(deps, user, body["team"]["id"], channel)
             loaded = await run_in_session(load, int(action["value"]), ctx)
-            await client.views_open(trigger_id=body["trigger_id"], view=build(loaded, channel))
+            await deps.slack.open_form(body["trigger_id"], build(loaded, channel))
 
-        submit_for(deps, job, user, channel)
+        submit_for(deps, job, user, channel, urgent=True)
 
     return on_press

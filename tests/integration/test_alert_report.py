@@ -117,6 +117,6 @@ def test_the_weekly_report_is_posted(warroom, monkeypatch):
     generate_week()
     monkeypatch.setattr("bot.clock.now", lambda: NOW)
     warroom.deps.settings.warroom_alert_report_channel = "C0GENERAL"
-    asyncio.run(post_weekly_report(warroom.deps))
+    asyncio.run(post_weekly_report(warroom.deps, NOW))
     [post] = warroom.sim.channel("C0GENERAL")["messages"]
     assert "Disk usage high" in post["text"] and post["text"].startswith("```# Alert noise report")

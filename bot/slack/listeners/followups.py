@@ -91,7 +91,7 @@ async def on_followup(ctx: CommandContext) -> None:
     """Record at once from the text; without text, open the form."""
     if not ctx.args:
         await ctx.ack()
-        ctx.in_background(lambda: _open_form(ctx), "/incident followup form")
+        ctx.in_background(lambda: _open_form(ctx), "/incident followup form", urgent=True)
         return
     try:
         draft = parse_followup(ctx.args, earliest_today(clock.now()))
@@ -121,9 +121,7 @@ async def on_followup(ctx: CommandContext) -> None:
 async def _open_form(ctx: CommandContext) -> None:
     context = await ctx.asker()
     incident = await run_in_session(for_incident, ctx.number, ctx.channel_id, incident_for_followups, context)
-    await ctx.client.views_open(
-        trigger_id=ctx.command["trigger_id"], view=followup_form(incident, ctx.channel_id)
-    )
+    await ctx.open_form(followup_form(incident, ctx.channel_id))
 
 
 async def on_list(ctx: CommandContext) -> None:

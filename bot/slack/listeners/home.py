@@ -6,7 +6,6 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import clock
 from bot.deps import Deps
@@ -28,7 +27,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         deps.worker.submit(lambda: publish_home(deps, user_id), name="publish Home")
 
     @app.action(DECLARE_ACTION)
-    async def on_declare_clicked(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def on_declare_clicked(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
         trigger_id, user_id = str(body["trigger_id"]), str(body["user"]["id"])
 
@@ -36,9 +35,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await publish_home(deps, user_id, notice=APOLOGY)  # no response_url from a Home tab
 
         deps.worker.submit(
-            lambda: client.views_open(trigger_id=trigger_id, view=declare_modal(page_picker=deps.can_page)),
+            lambda: deps.slack.open_form(trigger_id, declare_modal(page_picker=deps.can_page)),
             on_error=report,
             name="open a form",
+            urgent=True,
         )
 
     # The manifest subscribes to it; without a listener Bolt would answer Slack with a 404.

@@ -6,7 +6,6 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
 from bot.slack.commands import CommandContext, Router
@@ -16,6 +15,6 @@ def register(app: AsyncApp, deps: Deps, router: Router) -> None:
     """Route `/incident <subcommand>`."""
 
     @app.command("/incident")
-    async def on_incident(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient) -> None:
-        context = CommandContext(deps, ack, client, command, str(command.get("text") or ""))
+    async def on_incident(ack: AsyncAck, command: dict[str, Any]) -> None:
+        context = CommandContext(deps, ack, command, str(command.get("text") or ""))
         await router.dispatch(context)

@@ -71,11 +71,9 @@ async def on_close_command(ctx: CommandContext) -> None:
     async def job() -> None:
         asker = await ctx.asker()
         closing = await run_in_session(for_incident, ctx.number, ctx.channel_id, closing_form, asker)
-        await ctx.client.views_open(
-            trigger_id=ctx.command["trigger_id"], view=close_modal(closing, ctx.channel_id)
-        )
+        await ctx.open_form(close_modal(closing, ctx.channel_id))
 
-    ctx.in_background(job, "/incident close")
+    ctx.in_background(job, "/incident close", urgent=True)
 
 
 async def on_postmortem_command(ctx: CommandContext) -> None:

@@ -9,7 +9,6 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
 from bot.errors import WarroomError
@@ -78,7 +77,7 @@ def register(app: AsyncApp, deps: Deps, router: Router) -> None:
 
 def _on_runbook_button(deps: Deps, *, preview: bool) -> Callable[..., Awaitable[None]]:
     async def on_button(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]
     ) -> None:
         await ack()
         user, channel = body["user"]["id"], body["channel"]["id"]
@@ -92,7 +91,7 @@ def _on_runbook_button(deps: Deps, *, preview: bool) -> Callable[..., Awaitable[
                 form = params_form(
                     playbook, step, incident_id=incident.id, channel_id=channel, preview=preview
                 )
-                await client.views_open(trigger_id=body["trigger_id"], view=form)
+                await deps.slack.open_form(body["trigger_id"], form)
             elif preview:
                 await deps.slack.whisper(channel, user, preview_text(deps, step, {}))
             else:
@@ -100,7 +99,7 @@ def _on_runbook_button(deps: Deps, *, preview: bool) -> Callable[..., Awaitable[
                 ctx = await context_for(deps, user, body["team"]["id"], channel)
                 await request(deps, incident.id, playbook_id, action_id, {}, ctx)
 
-        submit_for(deps, job, user, channel)
+        submit_for(deps, job, user, channel, urgent=True)
 
     return on_button
 

@@ -6,7 +6,6 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
 from bot.errors import WarroomError
@@ -31,7 +30,7 @@ def register(app: AsyncApp, deps: Deps, router: Router) -> None:
 
     @app.action(READ)
     async def on_read(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], client: AsyncWebClient
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]
     ) -> None:
         await ack()
         playbook = deps.catalog.get(str(action.get("value")))
@@ -42,9 +41,9 @@ def register(app: AsyncApp, deps: Deps, router: Router) -> None:
                 raise WarroomError(
                     "That runbook is no longer loaded; ask an admin to check the playbooks folder."
                 )
-            await client.views_open(trigger_id=body["trigger_id"], view=runbook_modal(playbook))
+            await deps.slack.open_form(body["trigger_id"], runbook_modal(playbook))
 
-        submit_for(deps, job, user, channel)
+        submit_for(deps, job, user, channel, urgent=True)
 
 
 async def on_runbooks(ctx: CommandContext) -> None:
