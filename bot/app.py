@@ -8,6 +8,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger import messages
 
 from bot.deps import Deps
+from bot.flows import changes
 from bot.slack import access, errors
 from bot.slack.commands import Router
 from bot.slack.listeners import (
@@ -61,6 +62,7 @@ def build_app(deps: Deps) -> AsyncApp:
     paging.register(app, deps, router)
     followups.register(app, deps, router)
     postmortem.register(app, deps, router)
+    changes.register(deps)
     access.register(app, deps)
     capture.register(app, deps)
     card.register(app, deps)

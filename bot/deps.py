@@ -8,6 +8,8 @@ from bot.adapters.pagerduty import PagerDutyGateway
 from bot.adapters.slack import SlackGateway
 from bot.alerts.triage import Rules, load_rules
 from bot.config import Settings
+from bot.jobs.dispatcher import Dispatcher
+from bot.jobs.queue import Claimed
 from bot.playbooks.loader import load_for_app
 from bot.playbooks.matching import Catalog
 from bot.worker import Worker
@@ -20,6 +22,7 @@ class Deps:
     settings: Settings
     slack: SlackGateway
     worker: Worker
+    jobs: Dispatcher
     catalog: Catalog
     rules: Rules
     pagerduty: PagerDutyGateway | None
@@ -29,10 +32,19 @@ class Deps:
         """Wire the process-wide collaborators from settings."""
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
         pd_token = settings.pagerduty_api_token
+        slack = SlackGateway(token, settings.slack_api_url)
+
+        async def tell(job: Claimed, text: str) -> None:
+            if job.tell and job.tell.get("response_url"):
+                await slack.respond(str(job.tell["response_url"]), text)
+
         return cls(
             settings=settings,
-            slack=SlackGateway(token, settings.slack_api_url),
+            slack=slack,
             worker=Worker(settings.warroom_workers, settings.warroom_queue_size),
+            jobs=Dispatcher(
+                settings.warroom_workers, tell=tell, paused=lambda: slack.state.lost_access is not None
+            ),
             catalog=Catalog(load_for_app(settings.warroom_playbooks_dir)),
             rules=load_rules(settings.warroom_triage_rules),
             pagerduty=PagerDutyGateway(

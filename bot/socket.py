@@ -20,6 +20,7 @@ async def run_socket_mode(settings: Settings) -> None:
     handler = AsyncSocketModeHandler(build_app(deps), settings.slack_app_token.get_secret_value())
     health = HealthMonitor(deps.slack, settings.database_url, lambda: True)
     await health.start()  # auth.test, bounded: no request waits on it later
+    deps.jobs.start()
     await resume_unfinished_rooms(deps)
     deps.worker.submit(lambda: recover_interrupted_runs(deps), name="recover remediation runs")
     scheduler = start_scheduler(deps)
@@ -28,4 +29,5 @@ async def run_socket_mode(settings: Settings) -> None:
     finally:
         scheduler.shutdown(wait=False)
         await health.stop()
+        await deps.jobs.stop()
         await deps.worker.drain()

@@ -308,6 +308,31 @@ class FollowUp(SQLModel, table=True):
     reminded_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+class Job(SQLModel, table=True):
+    """One piece of work done after the ack: durable, leased to one process at a time, retried
+    with backoff, ending `done` or `failed`. `key` makes recording the same work twice a no-op."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        UniqueConstraint("key", name="uq_jobs_key"),
+        Index("ix_jobs_due", "state", "run_after"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=63)
+    key: str = Field(max_length=255)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    tell: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))  # who hears of a failure
+    state: str = Field(default="queued", max_length=10)  # queued | running | done | failed
+    attempts: int = 0
+    run_after: datetime = Field(sa_type=UTCDateTime)
+    lease_owner: str | None = Field(default=None, max_length=100)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 def table(model: type[SQLModel]) -> Table:
     """The Core table behind a model, for single statements on hot paths."""
     return cast(Table, model.__table__)  # type: ignore[attr-defined]

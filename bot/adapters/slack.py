@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 USER_CACHE_SECONDS = 300
 # The most one call may take, every 429 wait included: past it the person hears that Slack is slow.
 CALL_DEADLINE_SECONDS = 20.0
+# The metadata event type marking a message as one of Warroom's effects, found again by its key.
+EFFECT_EVENT = "warroom_effect"
 # A trigger id lives 3 s; a form that cannot open by then never will.
 FORM_DEADLINE_SECONDS = 2.5
 
@@ -148,13 +150,32 @@ class SlackGateway:
         """Set the channel topic."""
         await self.call("conversations.setTopic", channel=channel, topic=topic)
 
-    async def post(self, channel: str, text: str, blocks: list[dict[str, Any]] | None = None) -> str:
-        """Post a message and return its ts."""
+    async def post(
+        self, channel: str, text: str, blocks: list[dict[str, Any]] | None = None, *, key: str | None = None
+    ) -> str:
+        """Post a message and return its ts; `key` goes into its metadata, so `find_posted` can
+        tell later whether a post whose answer was lost (a crash, a timeout) went through."""
         arguments: dict[str, Any] = {"channel": channel, "text": text}
         if blocks:
             arguments["blocks"] = blocks
+        if key:
+            arguments["metadata"] = {"event_type": EFFECT_EVENT, "event_payload": {"key": key}}
         response = await self.call("chat.postMessage", **arguments)
         return str(response["ts"])
+
+    async def find_posted(self, channel: str, key: str, *, since: float) -> str | None:
+        """The ts of Warroom's message in `channel` carrying `key`, posted after `since` (epoch
+        seconds), or None: one page of recent history, metadata included."""
+        response = await self.call(
+            "conversations.history",
+            channel=channel,
+            oldest=f"{since:.6f}",
+            limit=200,
+            include_all_metadata=True,
+        )
+        wanted = {"event_type": EFFECT_EVENT, "event_payload": {"key": key}}
+        found = [m for m in response.get("messages", []) if m.get("metadata") == wanted]
+        return str(found[0]["ts"]) if found else None
 
     async def pin(self, channel: str, ts: str) -> None:
         """Pin a message; pinning it again is not an error."""

@@ -56,6 +56,7 @@ def create_web_app(deps: Deps) -> Starlette:
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await health.start()  # auth.test, bounded: no request waits on it later
+        deps.jobs.start()
         await resume_unfinished_rooms(deps)
         deps.worker.submit(lambda: recover_interrupted_runs(deps), name="recover remediation runs")
         deps.worker.submit(lambda: process_deliveries(deps), name="stored pagerduty webhooks")
@@ -64,6 +65,7 @@ def create_web_app(deps: Deps) -> Starlette:
         yield
         scheduler.shutdown(wait=False)
         await health.stop()
+        await deps.jobs.stop()
         await deps.worker.drain()
 
     metrics = Metrics(deps)

@@ -1,6 +1,7 @@
 """chat.*: post, post ephemeral, update and permalink."""
 
 import copy
+import re
 from typing import Any
 
 from .args import Args, flag, text
@@ -128,12 +129,26 @@ def _new_message(ws: Workspace, args: Args, content: dict[str, Any]) -> dict[str
         "text": content.get("text", ""),
     }
     message.update({key: content[key] for key in ("blocks", "attachments") if key in content})
+    if is_given(args.get("metadata")):
+        message["metadata"] = _metadata(args["metadata"])
     thread_ts = text(args, "thread_ts")
     if thread_ts:
         message["thread_ts"] = thread_ts
         if flag(args, "reply_broadcast"):
             message["subtype"] = "thread_broadcast"
     return message
+
+
+def _metadata(metadata: Any) -> dict[str, Any]:
+    """Message metadata as Slack checks it: an event_type name and an event_payload object."""
+    if not isinstance(metadata, dict):
+        raise ApiError("invalid_metadata_format", "[ERROR] metadata must be a JSON object")
+    event_type, payload = metadata.get("event_type"), metadata.get("event_payload")
+    if not isinstance(event_type, str) or not re.fullmatch(r"[A-Za-z0-9_]{1,255}", event_type):
+        raise ApiError("invalid_metadata_schema", "[ERROR] metadata.event_type must be a name")
+    if not isinstance(payload, dict):
+        raise ApiError("invalid_metadata_schema", "[ERROR] metadata.event_payload must be an object")
+    return {"event_type": event_type, "event_payload": payload}
 
 
 def _count_reply(channel: Channel, message: dict[str, Any]) -> None:

@@ -168,12 +168,15 @@ def history(ws: Workspace, args: Args) -> dict[str, Any]:
     limit = 100 if limit < 1 else min(limit, MAX_HISTORY_LIMIT)
     start = _cursor_offset(text(args, "cursor"))
     visible = [m for m in reversed(channel.messages) if _in_history(m, args)]
-    page = visible[start : start + limit]
+    page = copy.deepcopy(visible[start : start + limit])
+    if not flag(args, "include_all_metadata"):  # Slack shows metadata only when asked
+        for message in page:
+            message.pop("metadata", None)
     more = len(visible) > start + limit
     cursor = _cursor(start + limit) if more else ""
     return {
         "ok": True,
-        "messages": copy.deepcopy(page),
+        "messages": page,
         "has_more": more,
         "pin_count": len(channel.pins),
         "response_metadata": {"next_cursor": cursor},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import time
 from pathlib import Path
 from typing import Any
 
@@ -75,9 +76,15 @@ class LocalWarroom:
         return self.person.view_submission(view, state, user=user)
 
     def settle(self, timeout: float = 15.0) -> None:
-        """Wait until the worker has done everything queued."""
-        if not self.deps.worker.wait_idle(timeout):
-            raise TimeoutError("the worker did not finish")
+        """Wait until the worker and the job table have done everything queued (each may add
+        work for the other, so until both are idle in one look)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if not self.deps.worker.wait_idle(max(left, 0)) or not self.deps.jobs.wait_idle(max(left, 0)):
+                raise TimeoutError("the worker or the jobs did not finish")
+            if self.deps.worker.pending == 0:
+                return
 
     def slack_calls(self) -> list[str]:
         """Web API methods called so far, in order."""

@@ -51,20 +51,30 @@ async def require_person(deps: Deps, user_id: str, duty: str = "hold incident ro
         raise InvalidInput(f"Bots and deactivated accounts cannot {duty}; name a person.")
 
 
-async def apply_outcome(deps: Deps, outcome: Outcome) -> None:
-    """Invite, then refresh the card and topic, post the line and broadcast, side by side."""
+async def apply_outcome(
+    deps: Deps, outcome: Outcome, *, key: str | None = None, reconcile_since: float | None = None
+) -> None:
+    """Invite, then refresh the card and topic, post the line and broadcast, side by side.
+
+    With a `key` each post carries it in its metadata; with `reconcile_since` (a retry) a post
+    found under its key since then is not made again.
+    """
     incident = outcome.incident
     channel = incident.channel_id
     if channel is None:
         return  # the room is still opening; it will show the current state
     if outcome.invite:
         await deps.slack.invite(channel, list(outcome.invite))
-    jobs: list[Any] = [deps.slack.post(channel, outcome.message)]
+
+    def post(where: str, text: str, part: str) -> Awaitable[str]:
+        return post_once(deps, where, text, key=key and f"{key}:{part}", since=reconcile_since)
+
+    jobs: list[Any] = [post(channel, outcome.message, "room")]
     if outcome.refresh:
         jobs.append(refresh_card(deps, incident.id))
     broadcast = deps.settings.warroom_broadcast_channel
     if outcome.broadcast and broadcast:
-        jobs.append(deps.slack.post(broadcast, broadcast_line(incident, outcome.message)))
+        jobs.append(post(broadcast, broadcast_line(incident, outcome.message), "broadcast"))
     for result in await asyncio.gather(*jobs, return_exceptions=True):
         if isinstance(result, BaseException):
             raise result
@@ -72,6 +82,15 @@ async def apply_outcome(deps: Deps, outcome: Outcome) -> None:
         await post_new_runbooks(deps, incident.id)
     if outcome.data.get("resolved") and incident.id is not None:
         await resolve_linked_pagerduty(deps, incident.id)
+
+
+async def post_once(deps: Deps, channel: str, text: str, *, key: str | None, since: float | None) -> str:
+    """Post `text` unless a post carrying `key` is already in `channel` since `since`."""
+    if key and since is not None:
+        found = await deps.slack.find_posted(channel, key, since=since)
+        if found is not None:
+            return found
+    return await deps.slack.post(channel, text, key=key)
 
 
 async def refresh_card(deps: Deps, incident_id: int | None) -> None:

@@ -1,19 +1,23 @@
 """Running an incident from its war room: sev, status, ic, role, resolve, reopen, update, note.
 
-Each subcommand parses its text (a mistake is answered at once), acks, and leaves the rest to
-the worker: who is asking, the permission check and the change itself, then what Slack shows.
+Each change subcommand parses its text (a mistake is answered at once), records the command
+as a durable job and acks; the job checks who is asking, makes the change and records what
+Slack should show (bot/flows/changes.py), so a crash after the ack loses nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from sqlmodel import Session
 
 from bot.deps import Deps
+from bot.flows.changes import COMMAND, change_and_record, record_command
 from bot.incidents.changes import (
+    Outcome,
     change_severity,
     change_status,
     for_incident,
@@ -24,8 +28,9 @@ from bot.incidents.errors import InvalidInput
 from bot.incidents.notes import add_note, post_update
 from bot.incidents.roles import assign_role
 from bot.incidents.rules import Role, clean_note, parse_severity, parse_status, parse_user
+from bot.jobs.queue import Claimed
 from bot.slack.commands import CommandContext, Router, Subcommand
-from bot.slack.effects import apply_outcome, require_person
+from bot.slack.effects import context_for, require_person
 from storage.session import run_in_session
 
 Parser = Callable[[str], tuple[Any, ...]]
@@ -125,6 +130,7 @@ def register(app: AsyncApp, deps: Deps, router: Router) -> None:
     """Add the change subcommands and `note` to the router."""
     for change in CHANGES:
         router.add(Subcommand(change.name, change.usage, change.summary, (change.example,), _handler(change)))
+    deps.jobs.register(COMMAND, lambda job: run_change(deps, job))
     router.add(
         Subcommand(
             "note",
@@ -139,24 +145,37 @@ def register(app: AsyncApp, deps: Deps, router: Router) -> None:
 def _handler(change: Change) -> Callable[[CommandContext], Any]:
     async def on_change(ctx: CommandContext) -> None:
         try:
-            params = change.parse(ctx.args)
+            change.parse(ctx.args)  # a mistake is answered now; the job parses it again
         except InvalidInput as exc:
             await ctx.answer(exc.user_message)
             return
+        await run_in_session(record_command, change.name, ctx.args, ctx.number, ctx.command)
+        ctx.deps.jobs.wake()
         await ctx.ack()
 
-        async def job() -> None:
-            if change.names_person:
-                await require_person(ctx.deps, params[-1])
-            context = await ctx.asker()
-            outcome = await run_in_session(
-                for_incident, ctx.number, ctx.channel_id, change.use_case, *params, context
-            )
-            await apply_outcome(ctx.deps, outcome)
-
-        ctx.in_background(job, f"/incident {change.name}")
-
     return on_change
+
+
+def run_change(deps: Deps, job: Claimed) -> Awaitable[None]:
+    """The command job: check the asker, make the change and record its outcome together."""
+    payload = job.payload
+    change = next(change for change in CHANGES if change.name == payload["change"])
+
+    async def run() -> None:
+        params = change.parse(str(payload["args"]))
+        if change.names_person:
+            await require_person(deps, params[-1])
+        context = await context_for(deps, payload["user"], payload["team"], payload["channel"])
+
+        def make(session: Session) -> Outcome:
+            number, channel = payload["number"], str(payload["channel"])
+            outcome: Outcome = for_incident(session, number, channel, change.use_case, *params, context)
+            return outcome
+
+        if await run_in_session(change_and_record, job, make):
+            deps.jobs.wake()
+
+    return run()
 
 
 async def on_note(ctx: CommandContext) -> None:

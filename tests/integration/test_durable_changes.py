@@ -1,0 +1,84 @@
+"""A change command survives a crash after its ack, and its messages reach the room and the
+broadcast exactly once, even when the process dies between posting and recording the post."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import select
+
+from bot.flows.changes import COMMAND, record_command
+from bot.jobs import queue
+from bot.simulator.harness import BROADCAST, LocalWarroom, local_settings
+from storage.models import Incident, Job
+from storage.session import in_session, session_scope
+
+
+def declare(warroom: LocalWarroom) -> str:
+    warroom.command("declare sev3 Checkout returns 500s")
+    warroom.settle()
+    with session_scope() as session:
+        channel = session.exec(select(Incident)).one().channel_id
+    assert channel is not None
+    warroom.sim.clear_calls()
+    return channel
+
+
+def posts(warroom: LocalWarroom, channel: str, saying: str) -> list[str]:
+    return [m["text"] for m in warroom.sim.channel(channel)["messages"] if saying in m["text"]]
+
+
+def test_a_command_acknowledged_before_a_crash_is_carried_out_after_the_restart(simulator, db):
+    first = LocalWarroom(simulator, local_settings(simulator, db))
+    room = declare(first)
+    first.stop()
+    # What the ack path of a process that died right after answering Slack left behind:
+    command = {
+        "user_id": "U0ALICE",
+        "team_id": simulator.team_id,
+        "channel_id": room,
+        "response_url": simulator.response_url("sev"),
+        "trigger_id": "1.2.crash",
+    }
+    assert in_session(record_command, "sev", "1", None, command)
+    restarted = LocalWarroom(simulator, local_settings(simulator, db))
+    try:
+        restarted.settle()
+        with session_scope() as session:
+            assert session.exec(select(Incident)).one().severity == 1
+        assert len(posts(restarted, room, "changed the severity from SEV3")) == 1
+        assert len(posts(restarted, BROADCAST, "SEV3 to")) == 1
+        assert {job.state for job in in_session(lambda s: list(s.exec(select(Job))))} == {"done"}
+    finally:
+        restarted.stop()
+
+
+def test_a_post_made_before_a_crash_is_found_by_its_key_not_made_again(warroom, clock, monkeypatch):
+    room = declare(warroom)
+    real_finish = queue.finish
+    crashed: list[str] = []
+
+    def finish_but_crash_once(session, job_id, owner, **kwargs):  # type: ignore[no-untyped-def]
+        kind = session.get(Job, job_id).kind
+        if kind == "incident.outcome" and not crashed:
+            crashed.append(kind)
+            raise ConnectionError("the process died after posting, before recording it")
+        return real_finish(session, job_id, owner, **kwargs)
+
+    monkeypatch.setattr(queue, "finish", finish_but_crash_once)
+    warroom.command("update Rolled back; error rate falling", channel=room)
+    warroom.settle()
+    assert crashed and len(posts(warroom, room, "Rolled back")) == 1
+    clock.at += timedelta(minutes=10)  # the retry's backoff has passed
+    warroom.deps.jobs.wake()
+    warroom.settle()
+    history = [
+        call
+        for call in warroom.sim.calls_to("conversations.history")
+        if call.args.get("include_all_metadata")
+    ]
+    assert history, "the retry looked for its posts before posting"
+    assert len(posts(warroom, room, "Rolled back")) == 1
+    assert len(posts(warroom, BROADCAST, "Rolled back")) == 1
+    kinds = {job.kind: job.state for job in in_session(lambda s: list(s.exec(select(Job))))}
+    assert kinds == {COMMAND: "done", "incident.outcome": "done"}
