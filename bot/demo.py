@@ -15,10 +15,11 @@ from unittest import mock
 import httpx
 
 from bot import clock
+from bot.config import SAMPLE_PLAYBOOKS
 from bot.http.signing import pagerduty_signature
 from bot.simulator import SlackSimulator
 from bot.simulator.automation import AutomationEndpoint
-from bot.simulator.harness import SAMPLE_PLAYBOOKS, LocalWarroom, local_settings
+from bot.simulator.harness import LocalWarroom, local_settings
 from bot.simulator.pagerduty import FakePagerDuty
 
 Out = Callable[[str], None]

@@ -10,7 +10,8 @@ def test_serve_without_tokens_stops_with_one_line_naming_the_setting(tmp_path, m
     result = CliRunner().invoke(cli, ["serve"])
     assert result.exit_code != 0
     assert result.output.strip().splitlines() == [
-        "Error: SLACK_SIGNING_SECRET is not set; see the settings table in README.md."
+        "Error: SLACK_BOT_TOKEN is not set; SLACK_SIGNING_SECRET is not set; "
+        "see the settings table in README.md."
     ]
 
 
