@@ -32,14 +32,6 @@ AGAIN = "https://acme.pagerduty.com/incidents/Q1CHK5XX0002"
 
 
 @pytest.fixture
-def pd() -> Iterator[FakePagerDuty]:
-    fake = FakePagerDuty()
-    fake.start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
 def app(simulator, db, pd, tmp_path) -> Iterator[LocalWarroom]:
     rules = tmp_path / "triage.yaml"
     rules.write_text(RULES)
