@@ -9,13 +9,13 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from bot.alerts.links import Linked, follow, linked
+from bot.alerts.links import STATUS_AFTER, Linked, follow, linked
 from bot.alerts.paging import PAGE_KEY_PREFIX
 from bot.incidents.rules import escape_mrkdwn
 from bot.incidents.service import get_incident, record_event
 from storage.models import Alert, AlertEvent, Incident, Page
 
-CHANGES = ("acknowledged", "resolved", "reopened", "unacknowledged", "priority_updated")
+CHANGES = tuple(STATUS_AFTER)  # incident.<change> events Warroom handles besides incident.triggered
 
 
 @dataclass(frozen=True)
