@@ -210,9 +210,16 @@ class Scene:
     def alert(self, title: str, service: str, key: str) -> None:
         """PagerDuty sends a signed webhook: an incident triggered on `service`."""
         self.out(f'\nPagerDuty: {service} triggered "{title}" (high urgency)')
+        pd_id = f"Q{key.upper().replace('-', '')}"
         data = {
-            "id": f"Q{key}",
+            "id": pd_id,
+            "type": "incident",
+            "self": f"https://api.pagerduty.com/incidents/{pd_id}",
+            "html_url": f"https://example.pagerduty.com/incidents/{pd_id}",
+            "number": 4211,
+            "status": "triggered",
             "incident_key": key,
+            "created_at": clock.now().isoformat(),
             "title": title,
             "urgency": "high",
             "service": {"id": "PSVC001", "type": "service_reference", "summary": service},
