@@ -1,39 +1,45 @@
-"""The `warroom` command."""
+"""The `warroom` command.
+
+Only click is imported here: each command imports what it needs, so `warroom --help` and
+`warroom --version` answer at once.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from bot.config import Settings, load_settings
 from bot.errors import WarroomError
-from storage import migrate
-from storage.migrate import SchemaBehind
 
 if TYPE_CHECKING:
     from sqlmodel import Session
     from starlette.applications import Starlette
 
+    from bot.config import Settings
+
 T = TypeVar("T")
 
 
-def _settings() -> Settings:
+def _settings(require: Iterable[str] = ()) -> Settings:
+    """The settings, or one line naming every malformed one and every one of `require` unset."""
+    from bot.config import load_settings
+
     try:
-        return load_settings()
+        return load_settings(require=require)
     except WarroomError as exc:
         raise click.ClickException(exc.user_message) from None
 
 
 @click.group()
+@click.version_option(package_name="warroom", prog_name="warroom")
 @click.option("-v", "--verbose", is_flag=True, help="Log debug detail.")
 def cli(verbose: bool) -> None:
     """Warroom: incident command for Slack."""
@@ -53,15 +59,14 @@ def cli(verbose: bool) -> None:
 @click.option("--host", default="0.0.0.0", show_default=True)
 def serve(port: int | None, host: str) -> None:
     """Serve Slack (POST /slack/events) and health (GET /healthz) over HTTP."""
+    settings = _settings(require=("SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN"))
+    _open_database(settings)
     import uvicorn
 
     from bot.deps import Deps
     from bot.http.server import create_web_app
 
-    settings = _settings()
-
     def build() -> Starlette:
-        migrate.open_database(settings.database_url)
         return create_web_app(Deps.from_settings(settings))
 
     app = _guarded(build)
@@ -71,11 +76,12 @@ def serve(port: int | None, host: str) -> None:
 @cli.command()
 def socket() -> None:
     """Connect over Socket Mode (no public URL needed; for development)."""
+    import asyncio
+
+    settings = _settings(require=("SLACK_APP_TOKEN", "SLACK_BOT_TOKEN"))
+    _open_database(settings)
     from bot.socket import run_socket_mode
 
-    settings = _settings()
-    _guarded(lambda: settings.require("SLACK_APP_TOKEN", "SLACK_BOT_TOKEN"))
-    _guarded(lambda: migrate.open_database(settings.database_url))
     asyncio.run(run_socket_mode(settings))
 
 
@@ -87,8 +93,10 @@ def db() -> None:
 @db.command()
 def upgrade() -> None:
     """Migrate the database to the newest schema."""
+    from storage import migrate
+
     settings = _settings()
-    migrate.upgrade(settings.database_url)
+    _guarded(lambda: migrate.upgrade(settings.database_url))
     click.echo(f"Database at migration {migrate.head_revision(settings.database_url)}.")
 
 
@@ -148,8 +156,7 @@ def _print_report(
     from storage.session import session_scope
 
     since = _duration(window)
-    settings = _settings()
-    _guarded(lambda: migrate.open_database(settings.database_url))
+    _open_database(_settings())
     now = clock.now()
     with session_scope() as session:
         figures = build(session, now - since, now)
@@ -172,7 +179,7 @@ def export(incident: str, fmt: str, output: Path | None, reader: str | None) -> 
     if number is None:
         raise click.BadParameter("name the incident like INC-7", param_hint="INCIDENT")
     settings = _settings()
-    _guarded(lambda: migrate.open_database(settings.database_url))
+    _open_database(settings)
 
     def draft() -> str:
         with session_scope() as session:
@@ -208,10 +215,20 @@ def demo(latency: float) -> None:
     run_demo(latency=latency, out=click.echo)
 
 
+def _open_database(settings: Settings) -> None:
+    """Open (and for a new SQLite file, create) the database, or stop with one line."""
+    from storage import migrate
+
+    _guarded(lambda: migrate.open_database(settings.database_url))
+
+
 def _guarded(action: Callable[[], T]) -> T:
+    """Run `action`; an error meant for people (a setting, the database) becomes one line."""
+    from storage.migrate import DatabaseUnavailable, SchemaBehind
+
     try:
         return action()
-    except (WarroomError, SchemaBehind) as exc:
+    except (WarroomError, SchemaBehind, DatabaseUnavailable) as exc:
         message = exc.user_message if isinstance(exc, WarroomError) else str(exc)
         raise click.ClickException(message) from None
 

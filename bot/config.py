@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_core import PydanticCustomError
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from bot.errors import WarroomError
 
 CommaList = Annotated[list[str], NoDecode]
 _SLACK_ID = re.compile(r"^[CGDUWS][A-Z0-9]{2,}$")
+_HERE = Path(__file__).resolve().parent
+_SEE = "see the settings table in README.md"
+
+
+def sample_path(name: str) -> Path:
+    """A sample file Warroom ships (`playbooks`, `triage.yaml`): the copy packed into the wheel
+    (`bot/samples/`), else the top-level one of a source checkout or editable install."""
+    packaged = _HERE / "samples" / name
+    return packaged if packaged.exists() else _HERE.parent / name
+
+
+SAMPLE_PLAYBOOKS = sample_path("playbooks")
+SAMPLE_TRIAGE = sample_path("triage.yaml")
 
 
 class ConfigError(WarroomError):
@@ -32,7 +47,7 @@ class Settings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     database_url: str = "sqlite:///warroom.db"
     warroom_broadcast_channel: str | None = None
-    warroom_playbooks_dir: Path = Path("playbooks")
+    warroom_playbooks_dir: Path = SAMPLE_PLAYBOOKS
     warroom_admins: CommaList = Field(default_factory=list)
     warroom_remediation_hosts: CommaList = Field(default_factory=list)
     warroom_remediation_http_hosts: CommaList = Field(default_factory=list)
@@ -46,7 +61,7 @@ class Settings(BaseSettings):
     pagerduty_api_token: SecretStr | None = None
     pagerduty_api_url: str = "https://api.pagerduty.com"
     pagerduty_from_email: str | None = None
-    warroom_triage_rules: Path = Path("triage.yaml")
+    warroom_triage_rules: Path = SAMPLE_TRIAGE
     warroom_resolve_pagerduty: bool = True
     warroom_alert_report_channel: str | None = None
     warroom_archive_after_days: float = Field(default=7, ge=0)  # 0 keeps closed war rooms
@@ -99,22 +114,109 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
-        if not value.startswith(("sqlite:", "postgresql")):
-            raise ValueError("must be a sqlite:/// or postgresql+psycopg:// URL")
+        return database_url(value)
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("must start with xoxb- (the Bot User OAuth Token)")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
+            raise ValueError("must start with xapp- (an app-level token with connections:write)")
+        return value
+
+    @field_validator("warroom_playbooks_dir")
+    @classmethod
+    def _playbooks_dir(cls, value: Path) -> Path:
+        if not value.is_dir():
+            cause = "a file, not a directory" if value.exists() else "a directory that does not exist"
+            raise PydanticCustomError("missing_path", "names " + cause)
+        return value
+
+    @field_validator("warroom_triage_rules")
+    @classmethod
+    def _triage_rules(cls, value: Path) -> Path:
+        if not value.is_file():
+            cause = "a directory, not a file" if value.exists() else "a file that does not exist"
+            raise PydanticCustomError("missing_path", "names " + cause)
         return value
 
     def require(self, *names: str) -> None:
-        """Raise `ConfigError` naming the first of `names` that is unset."""
-        for name in names:
-            if not getattr(self, name.lower()):
-                raise ConfigError(f"{name.upper()} is not set; see the settings table in README.md.")
+        """Raise `ConfigError` naming every one of `names` that is unset (in the settings' order)."""
+        wanted = {name.lower() for name in names}
+        if unknown := wanted - set(type(self).model_fields):
+            raise AttributeError(f"no such setting: {', '.join(sorted(unknown))}")
+        unset = [name for name in type(self).model_fields if name in wanted and not getattr(self, name)]
+        if unset:
+            raise ConfigError(_one_line([f"{name.upper()} is not set" for name in unset]))
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Read the settings, turning a validation failure into one line that names the setting."""
+def database_url(value: str) -> str:
+    """`value` checked, with `postgres://` and `postgresql://` (as Heroku, Dokku and others set
+    them) mapped to the psycopg driver; a malformed URL is refused without echoing it."""
+    for plain in ("postgres://", "postgresql://"):
+        if value.startswith(plain):
+            value = "postgresql+psycopg://" + value[len(plain) :]
+    if not value.startswith(("sqlite://", "postgresql+psycopg://")):
+        raise ValueError("must be a sqlite:///… or postgresql://… URL")
+    from sqlalchemy.engine import make_url
+
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        make_url(value).port  # noqa: B018  (a port that is not a number raises here)
+    except Exception:
+        raise ValueError("not a URL the database driver can read") from None
+    return value
+
+
+def load_settings(*, require: Iterable[str] = (), **overrides: object) -> Settings:
+    """Read the settings; raise one `ConfigError` naming every malformed setting and every one
+    of `require` that is unset, in one line, never with a value."""
+    required = [name.lower() for name in require]
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        first = exc.errors()[0]
-        name = str(first["loc"][0]).upper() if first["loc"] else "settings"
-        raise ConfigError(f"{name} is malformed: {first['msg']}.") from None
+        malformed = _malformed(exc)
+        # Which of the required settings are set, with the malformed ones put back to defaults.
+        fields = Settings.model_fields
+        defaults: dict[str, Any] = {
+            name: fields[name].get_default(call_default_factory=True) for name in malformed if name in fields
+        }
+        try:
+            settings = Settings(**{**overrides, **defaults})
+            missing = {name for name in required if name not in malformed and not getattr(settings, name)}
+        except (ValidationError, SettingsError):
+            missing = set()
+        problems = [
+            malformed[name] if name in malformed else f"{name.upper()} is not set"
+            for name in [*fields, *(name for name in malformed if name not in fields)]
+            if name in malformed or name in missing
+        ]
+        raise ConfigError(_one_line(problems)) from None
+    except SettingsError as exc:
+        raise ConfigError(_one_line([str(exc).splitlines()[0]])) from None
+    settings.require(*required)
+    return settings
+
+
+def _malformed(error: ValidationError) -> dict[str, str]:
+    """Setting name → what is wrong with it, the first error of each, never its value."""
+    found: dict[str, str] = {}
+    for detail in error.errors(include_input=False, include_url=False):
+        name = str(detail["loc"][0]) if detail["loc"] else "settings"
+        reason = str(detail["msg"]).removeprefix("Value error, ").rstrip(".")
+        if name not in found:
+            found[name] = (
+                f"{name.upper()} {reason}"
+                if detail["type"] == "missing_path"
+                else f"{name.upper()} is malformed: {reason}"
+            )
+    return found
+
+
+def _one_line(problems: list[str]) -> str:
+    return "; ".join(problems) + f"; {_SEE}."

@@ -15,10 +15,11 @@ from unittest import mock
 import httpx
 
 from bot import clock
+from bot.config import SAMPLE_PLAYBOOKS
 from bot.http.signing import pagerduty_signature
 from bot.simulator import SlackSimulator
 from bot.simulator.automation import AutomationEndpoint
-from bot.simulator.harness import SAMPLE_PLAYBOOKS, LocalWarroom, local_settings
+from bot.simulator.harness import LocalWarroom, local_settings
 from bot.simulator.pagerduty import FakePagerDuty
 
 Out = Callable[[str], None]
@@ -209,9 +210,16 @@ class Scene:
     def alert(self, title: str, service: str, key: str) -> None:
         """PagerDuty sends a signed webhook: an incident triggered on `service`."""
         self.out(f'\nPagerDuty: {service} triggered "{title}" (high urgency)')
+        pd_id = f"Q{key.upper().replace('-', '')}"
         data = {
-            "id": f"Q{key}",
+            "id": pd_id,
+            "type": "incident",
+            "self": f"https://api.pagerduty.com/incidents/{pd_id}",
+            "html_url": f"https://example.pagerduty.com/incidents/{pd_id}",
+            "number": 4211,
+            "status": "triggered",
             "incident_key": key,
+            "created_at": clock.now().isoformat(),
             "title": title,
             "urgency": "high",
             "service": {"id": "PSVC001", "type": "service_reference", "summary": service},

@@ -264,6 +264,29 @@ class Page(SQLModel, table=True):
     assignees: str = Field(default="", max_length=1000)
 
 
+class PagerDutyLink(SQLModel, table=True):
+    """A PagerDuty incident a war room follows: the alert's that opened it, a re-trigger of that
+    alert while the room is open, or a page Warroom sent. `status` follows PagerDuty's webhooks
+    and Warroom's own resolves, so resolving the room resolves only what is still open."""
+
+    __tablename__ = "pagerduty_links"
+    __table_args__ = (
+        UniqueConstraint("pd_incident_id", name="uq_pagerduty_links_pd_incident_id"),
+        Index("ix_pagerduty_links_incident", "incident_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incidents.id", ondelete="CASCADE")
+    pd_incident_id: str = Field(max_length=64)
+    number: int | None = None  # PagerDuty's incident number, as people say it: #4211
+    html_url: str = Field(default="", max_length=500)
+    status: str = Field(default="triggered", max_length=20)  # triggered | acknowledged | resolved
+    alert_id: int | None = Field(default=None, foreign_key="alerts.id", ondelete="SET NULL")
+    page_id: int | None = Field(default=None, foreign_key="pages.id", ondelete="SET NULL")
+    linked_at: datetime = Field(sa_type=UTCDateTime)
+    resolved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 class PostmortemReview(SQLModel, table=True):
     """What only people know, given when the incident was last closed, and the draft posted then."""
 

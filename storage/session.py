@@ -14,6 +14,7 @@ from sqlmodel import Session, create_engine
 T = TypeVar("T")
 _engine: Engine | None = None
 _sqlite_writer = threading.RLock()
+CONNECT_TIMEOUT_SECONDS = 10
 
 
 def make_engine(database_url: str) -> Engine:
@@ -26,7 +27,13 @@ def make_engine(database_url: str) -> Engine:
         # never deadlock upgrading a read lock (SQLITE_BUSY despite the busy timeout).
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
-    return create_engine(database_url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_engine(
+        database_url,
+        pool_size=10,
+        max_overflow=10,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},  # a dead host fails, not hangs
+    )
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:

@@ -13,6 +13,7 @@ from sqlmodel import SQLModel
 import storage.models  # noqa: F401
 from bot.simulator import SlackSimulator
 from bot.simulator.harness import LocalWarroom, local_settings
+from bot.simulator.pagerduty import FakePagerDuty
 from storage import migrate
 from storage.session import configure, get_engine
 from tests.clock import FakeClock
@@ -63,6 +64,15 @@ def simulator(simulator_session: SlackSimulator) -> SlackSimulator:
     """The Slack simulator, reset to its seeded users and channels."""
     simulator_session.reset()
     return simulator_session
+
+
+@pytest.fixture
+def pd() -> Iterator[FakePagerDuty]:
+    """The strict PagerDuty fake, served on loopback for one test."""
+    fake = FakePagerDuty()
+    fake.start()
+    yield fake
+    fake.stop()
 
 
 @pytest.fixture

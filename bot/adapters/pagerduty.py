@@ -45,6 +45,7 @@ class PdIncident:
     id: str
     html_url: str
     assignees: list[str]
+    number: int | None = None
 
 
 @dataclass(frozen=True)
@@ -167,12 +168,26 @@ class PagerDutyGateway:
         )
         return sorted((_oncall(entry) for entry in found), key=lambda o: o.level)
 
-    async def resolve(self, pd_incident_id: str) -> None:
-        """Resolve a PagerDuty incident."""
+    async def resolve(self, pd_incident_id: str) -> bool:
+        """Resolve a PagerDuty incident; False when PagerDuty had it resolved already."""
         self._require_from()
         path = f"incidents/{quote(pd_incident_id, safe='')}"
         body = {"type": "incident_reference", "status": "resolved"}
-        await self._call("resolving the incident", lambda: self._client.rput(path, json=body))
+
+        def resolve_or_check() -> bool:
+            try:
+                self._client.rput(path, json=body)
+            except pagerduty.HttpError as exc:
+                # PagerDuty refuses to resolve a resolved incident (its wording is not documented,
+                # so its status is asked instead): someone resolved it there first
+                if exc.response is None or exc.response.status_code != 400:
+                    raise
+                if self._client.rget(path).get("status") != "resolved":
+                    raise
+                return False
+            return True
+
+        return await self._call("resolving the incident", resolve_or_check)
 
     async def healthy(self) -> bool:
         """Whether PagerDuty answers and accepts the token (one try, no waiting)."""
@@ -185,7 +200,8 @@ class PagerDutyGateway:
     def _require_from(self) -> None:
         if not self._from_email:
             raise PagerDutyError(
-                "PagerDuty needs PAGERDUTY_FROM_EMAIL (a PagerDuty user's email) before Warroom can page."
+                "PagerDuty needs PAGERDUTY_FROM_EMAIL (a PagerDuty user's email) "
+                "before Warroom can page or resolve."
             )
 
     async def _call(self, doing: str, request: Callable[[], T]) -> T:
@@ -282,7 +298,13 @@ def _service(data: dict[str, Any]) -> Service:
 
 def _pd_incident(data: dict[str, Any]) -> PdIncident:
     assignees = [str((a.get("assignee") or {}).get("summary") or "") for a in data.get("assignments") or []]
-    return PdIncident(str(data["id"]), str(data.get("html_url") or ""), [a for a in assignees if a])
+    number = data.get("incident_number")
+    return PdIncident(
+        str(data["id"]),
+        str(data.get("html_url") or ""),
+        [a for a in assignees if a],
+        number if isinstance(number, int) else None,
+    )
 
 
 def _oncall(data: dict[str, Any]) -> OnCall:

@@ -10,6 +10,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from bot.alerts.links import link_pd_incident
 from bot.errors import WarroomError
 from bot.incidents.changes import Context, authorise, find_incident
 from bot.incidents.permissions import Action
@@ -37,6 +38,9 @@ class OpenedIncident(Protocol):
 
     @property
     def html_url(self) -> str: ...
+
+    @property
+    def number(self) -> int | None: ...
 
     @property
     def assignees(self) -> list[str]: ...
@@ -108,8 +112,8 @@ def existing_page(session: Session, incident_id: int, service_id: str) -> Page:
 
 
 def record_page(session: Session, page_id: int, pd_incident: OpenedIncident, at: datetime) -> Page | None:
-    """Keep PagerDuty's answer and put the page on the timeline; None when a concurrent
-    request for the same page recorded it first."""
+    """Keep PagerDuty's answer, have the war room follow the PagerDuty incident and put the page on
+    the timeline; None when a concurrent request for the same page recorded it first."""
     pages = table(Page)
     recorded = session.execute(
         update(pages)
@@ -122,6 +126,8 @@ def record_page(session: Session, page_id: int, pd_incident: OpenedIncident, at:
         return None
     page = session.get(Page, page_id)
     assert page is not None
+    opened = {"id": pd_incident.id, "number": pd_incident.number, "html_url": pd_incident.html_url}
+    link_pd_incident(session, page.incident_id, opened, at=at, page_id=page_id)
     record_event(
         session,
         get_incident(session, page.incident_id),

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,28 +17,19 @@ from sqlalchemy import bindparam, case, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from bot.alerts.links import link_pd_incident, linked
 from bot.alerts.paging import PAGE_KEY_PREFIX
 from bot.alerts.triage import Rules
+from bot.alerts.updates import CHANGES, Processed, apply_change
 from bot.incidents.errors import InvalidInput
-from bot.incidents.rules import Declaration, Severity, clean_title
+from bot.incidents.rules import Declaration, Severity, Status, clean_title, escape_mrkdwn
 from bot.incidents.service import declare_incident, get_incident, record_event
 from storage.errors import insert_new, is_unique_violation
-from storage.models import Alert, AlertEvent, Incident, Page, WebhookDelivery, table
+from storage.models import Alert, AlertEvent, Incident, PagerDutyLink, WebhookDelivery, table
 from storage.types import UTCDateTime
 
 BATCH = 200  # deliveries handled per transaction
-HANDLED = ("incident.triggered", "incident.acknowledged", "incident.resolved", "incident.reopened")
-
-
-@dataclass(frozen=True)
-class Processed:
-    """What Slack should show for one delivery."""
-
-    alert: Alert | None = None
-    opened: Incident | None = None  # a new incident to open a war room for
-    notice: tuple[str, str] | None = None  # (channel, text) for a low-urgency alert
-    linked: Incident | None = None  # an incident whose war room hears about the change
-    line: str = ""
+Hits = dict[str, list[tuple[dict[str, Any], datetime]]]  # each alert's triggers: (data, occurred)
 
 
 def store_deliveries(session: Session, deliveries: list[tuple[str, str]], at: datetime) -> list[bool]:
@@ -67,7 +57,7 @@ def process_batch(
 
     Returns how many deliveries this call claimed (0: none are left) and what Slack should show.
     """
-    triggers: dict[str, list[tuple[dict[str, Any], datetime]]] = defaultdict(list)
+    triggers: Hits = defaultdict(list)
     changes: list[tuple[dict[str, Any], str, dict[str, Any], datetime]] = []
     claimed = _claim(session, limit, at)
     for pk, body in claimed:
@@ -75,23 +65,31 @@ def process_batch(
             event = json.loads(body)["event"]
             kind, data = str(event.get("event_type", "")), event.get("data") or {}
             occurred = _time(event.get("occurred_at")) or at
-            if kind in ("incident.triggered", "incident.reopened"):
+            change = kind.removeprefix("incident.")
+            if kind == "incident.triggered":
                 if not _key(data):
                     raise InvalidInput("the event carries no incident id")
                 if _key(data).startswith(PAGE_KEY_PREFIX):
                     _set_aside(session, pk, at, "Warroom's own page, already on its incident")
                     continue
                 triggers[_key(data)].append((data, occurred))
-            elif kind in HANDLED:
-                changes.append((data, kind.removeprefix("incident."), event.get("agent") or {}, occurred))
+            elif kind.startswith("incident.") and change in CHANGES:
+                changes.append((data, change, event.get("agent") or {}, occurred))
             else:
                 _set_aside(session, pk, at, f"ignored {kind or 'unknown'} event")
         except (InvalidInput, ValueError, TypeError, AttributeError, KeyError) as exc:
             _set_aside(session, pk, at, f"could not be processed: {exc}")
     results = _record_triggers(session, triggers, rules, bot_user_id)
-    for data, status, agent, occurred in sorted(changes, key=lambda change: change[3]):
-        results.append(_changed(session, data, status, agent, occurred))
+    for data, change, agent, occurred in sorted(changes, key=lambda change: change[3]):
+        results.append(apply_change(session, _key(data), data, change, agent, occurred))
     return len(claimed), results
+
+
+def has_pending(session: Session) -> bool:
+    """Whether a stored delivery waits to be processed (one indexed lookup)."""
+    deliveries = table(WebhookDelivery)
+    waiting = select(deliveries.c.id).where(deliveries.c.processed_at.is_(None)).limit(1)
+    return session.execute(waiting).first() is not None
 
 
 def _claim(session: Session, limit: int, at: datetime) -> list[tuple[int, str]]:
@@ -114,9 +112,7 @@ def _claim(session: Session, limit: int, at: datetime) -> list[tuple[int, str]]:
     return sorted((int(pk), str(body)) for pk, body in session.execute(statement).all())
 
 
-def _record_triggers(
-    session: Session, triggers: dict[str, list[tuple[dict[str, Any], datetime]]], rules: Rules, bot: str
-) -> list[Processed]:
+def _record_triggers(session: Session, triggers: Hits, rules: Rules, bot: str) -> list[Processed]:
     """Create the alerts not seen before, then count every hit, in a few statements per batch."""
     if not triggers:
         return []
@@ -139,7 +135,7 @@ def _record_triggers(
     if missing := [key for key in triggers if key not in ids]:  # created by a concurrent batch
         ids.update(session.execute(known.where(alerts.c.dedup_key.in_(missing))).all())
     _count_hits(session, triggers, ids)
-    return results
+    return results + _join_open_rooms(session, triggers, ids)
 
 
 def _insert_quiet(session: Session, quiet: list[Alert], rules: Rules, ids: dict[str, int]) -> list[Processed]:
@@ -163,9 +159,7 @@ def _insert_quiet(session: Session, quiet: list[Alert], rules: Rules, ids: dict[
     return notices
 
 
-def _count_hits(
-    session: Session, triggers: dict[str, list[tuple[dict[str, Any], datetime]]], ids: dict[str, int]
-) -> None:
+def _count_hits(session: Session, triggers: Hits, ids: dict[str, int]) -> None:
     """Add each alert's hits to its count (in the database, so concurrent batches both count)."""
     alerts = table(Alert)
     latest = bindparam("b_latest", type_=UTCDateTime())
@@ -260,7 +254,9 @@ def _declare(session: Session, alert: Alert, severity: Severity, bot: str, at: d
         summary=f"Opened from PagerDuty alert on {alert.service_name}: {alert.title}"[:2000],
     )
     incident, created = declare_incident(session, declaration, by=bot, at=at, key=f"alert:{alert.dedup_key}")
+    assert incident.id is not None
     alert.incident_id = incident.id
+    link_pd_incident(session, incident.id, alert.raw, at=at, alert_id=alert.id)
     record_event(
         session,
         incident,
@@ -272,44 +268,39 @@ def _declare(session: Session, alert: Alert, severity: Severity, bot: str, at: d
     return Processed(alert=alert, opened=incident if created else None)
 
 
-def _changed(
-    session: Session, data: dict[str, Any], status: str, agent: dict[str, Any], at: datetime
-) -> Processed:
-    if _key(data).startswith(PAGE_KEY_PREFIX):
-        return _page_changed(session, _key(data), status, agent, at)
-    alert = session.exec(select(Alert).where(Alert.dedup_key == _key(data))).first()
-    if alert is None:
-        return Processed()
-    alert.status = status
-    if status == "acknowledged" and alert.acknowledged_at is None:
-        alert.acknowledged_at = at
-    if status == "resolved":
-        alert.resolved_at = at
-    assert alert.id is not None
-    session.add(AlertEvent(alert_id=alert.id, kind=status, at=at))
-    if alert.incident_id is None:
-        return Processed(alert=alert)
-    incident = get_incident(session, alert.incident_id)
-    who = str(agent.get("summary") or "PagerDuty")
-    line = f"PagerDuty: {alert.title} {status} by {who}"
-    record_event(session, incident, f"alert_{status}", at=at, text=line, data={"alert": alert.id})
-    return Processed(alert=alert, linked=incident, line=line)
+def _join_open_rooms(session: Session, triggers: Hits, ids: dict[str, int]) -> list[Processed]:
+    """A trigger of an alert whose war room is not closed is a new PagerDuty incident (PagerDuty
+    reuses an `incident_key` once its incident is resolved): that room follows it too, so
+    resolving the room resolves it, and the room hears of it once."""
+    alerts, incidents = table(Alert), table(Incident)
+    rooms = (
+        select(alerts.c.dedup_key, alerts.c.incident_id)
+        .join(incidents, incidents.c.id == alerts.c.incident_id)
+        .where(alerts.c.id.in_([ids[key] for key in triggers]), incidents.c.closed_at.is_(None))
+    )
+    results = []
+    for key, incident_id in session.execute(rooms).all():
+        for data, at in triggers[key]:
+            link = link_pd_incident(session, incident_id, data, at=at, alert_id=ids[key])
+            if link is not None:
+                results.append(_retriggered(session, link, at))
+    return results
 
 
-def _page_changed(session: Session, key: str, status: str, agent: dict[str, Any], at: datetime) -> Processed:
-    """A page Warroom sent was acknowledged or resolved: the incident's war room hears of it."""
-    page = session.exec(select(Page).where(Page.incident_key == key)).first()
-    if page is None:
-        return Processed()
-    incident = get_incident(session, page.incident_id)
-    line = f"PagerDuty: the page of {page.service_name} was {status} by {agent.get('summary') or 'PagerDuty'}"
-    record_event(session, incident, f"page_{status}", at=at, text=line, data={"page": page.id})
+def _retriggered(session: Session, link: PagerDutyLink, at: datetime) -> Processed:
+    incident = get_incident(session, link.incident_id)
+    about = linked(session, link)
+    if incident.status == Status.RESOLVED:
+        then = f"{incident.ref} is resolved: if the problem is back, `/incident reopen`."
+    else:
+        then = f"Resolving {incident.ref} resolves it too."
+    record_event(
+        session,
+        incident,
+        "alert_retriggered",
+        at=at,
+        text=f"{about.name} triggered again: {about.about}",
+        data={"alert": link.alert_id, "pd_incident": link.pd_incident_id, "url": about.url},
+    )
+    line = f"PagerDuty: {escape_mrkdwn(about.about)} triggered again as {about.mention()}. {then}"
     return Processed(linked=incident, line=line)
-
-
-def linked_pagerduty_incidents(session: Session, incident_id: int) -> list[str]:
-    """PagerDuty incidents behind a Warroom incident (its alerts not yet resolved, its pages)."""
-    alerts = select(Alert.pd_incident_id).where(Alert.incident_id == incident_id, Alert.status != "resolved")
-    pages = select(Page.pd_incident_id).where(Page.incident_id == incident_id)
-    found = [*session.exec(alerts).all(), *session.exec(pages).all()]
-    return sorted({pd for pd in found if pd})

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import secrets
 import time
-from pathlib import Path
 from typing import Any
 
 import httpx
 
+from bot.config import SAMPLE_PLAYBOOKS as SAMPLE_PLAYBOOKS  # the packaged samples, for tests
+from bot.config import SAMPLE_TRIAGE as SAMPLE_TRIAGE
 from bot.config import Settings, load_settings
 from bot.deps import Deps
 from bot.http.runner import ServerThread
@@ -18,8 +19,6 @@ from bot.simulator.simulator import SlackSimulator
 from storage.migrate import open_database
 
 BROADCAST = "C0BROADCAST"
-SAMPLE_PLAYBOOKS = Path(__file__).resolve().parents[2] / "playbooks"
-SAMPLE_TRIAGE = SAMPLE_PLAYBOOKS.parent / "triage.yaml"
 # Bolt's one auth.test per process and answers on response_url are not Web API work.
 _NOT_WORK = ("auth.test", "response_url")
 

@@ -1,8 +1,11 @@
 """A strict fake of the PagerDuty REST API v2 on 127.0.0.1: services, on-calls and incidents.
 
 It refuses what PagerDuty refuses (wrong token or `Accept`, a write without `From`, a malformed
-incident, a repeated open `incident_key`, unknown parameters) in PagerDuty's error shape, pages
-classically (`limit`/`offset`/`more`), and rate limits, fails or hangs on demand."""
+incident, a repeated open `incident_key`, unknown parameters or fields) and what it may refuse
+(resolving a resolved incident) in PagerDuty's error shape, pages classically
+(`limit`/`offset`/`more`), and rate limits, fails or hangs on demand. Shapes and fields follow
+PagerDuty's published OpenAPI description of REST API v2 (`reference/REST/openapiv3.json` in
+PagerDuty's api-schema repository)."""
 
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ QUERIES = {
     "incidents": PAGED | {"incident_key", "statuses[]", "service_ids[]", "since", "until"},
 }
 INCIDENT_FIELDS = {"type", "title", "service", "urgency", "incident_key", "body", "escalation_policy"}
+UPDATE_FIELDS = {"type", "status", "resolution"}  # of PUT /incidents/{id}'s fields, those this fake keeps
 
 
 @dataclass(frozen=True)
@@ -103,6 +107,27 @@ class FakePagerDuty:
         with self._lock:
             self._oncalls.append(entry)
 
+    def add_incident(self, data: dict[str, Any]) -> dict[str, Any]:
+        """An incident PagerDuty opened itself (from a monitoring integration), from the `data` of
+        its `incident.triggered` webhook; returned as the REST API shows it."""
+        service = self._services[str(data["service"]["id"])]
+        incident = {
+            key: data.get(key)
+            for key in ("id", "type", "self", "html_url", "title", "status", "incident_key", "urgency")
+        }
+        incident |= {
+            "incident_number": data.get("number"),
+            "summary": f"[#{data.get('number')}] {data.get('title')}",
+            "service": {"id": service["id"], "type": "service_reference", "summary": service["name"]},
+            "escalation_policy": service["escalation_policy"],
+            "assignments": self._assignments(service["escalation_policy"]["id"]),
+            "created_at": data.get("created_at"),
+            "resolved_at": None,
+        }
+        with self._lock:
+            self.incidents[str(data["id"])] = incident
+        return incident
+
     def rate_limit(self, times: int, retry_after: float = 1) -> None:
         """Answer the next `times` requests 429 with `Retry-After`."""
         self._add_faults(("429", retry_after), times)
@@ -175,6 +200,8 @@ class FakePagerDuty:
             return 200, {"abilities": ["teams", "urgencies"]}
         if call.method == "GET" and len(parts) == 2 and parts[0] == "services" and parts[1] in self._services:
             return 200, {"service": self._services[parts[1]]}
+        if call.method == "GET" and len(parts) == 2 and parts[0] == "incidents":
+            return 200, {"incident": self._incident(parts[1])}
         if call.method == "GET" and len(parts) == 1 and parts[0] in QUERIES:
             return 200, self._index(parts[0], call.query)
         if call.method == "POST" and parts == ["incidents"]:
@@ -225,20 +252,30 @@ class FakePagerDuty:
         key = incident.get("incident_key")
         if key in {i["incident_key"] for i in self.incidents.values() if i["status"] != "resolved"}:
             raise Refusal(400, "Invalid Input Provided", f"Open incident with key '{key}' already exists.")
-        number = len(self.incidents) + 1
+        number, now = len(self.incidents) + 1, _iso(datetime.now(UTC))
+        pd_id = f"Q{number:06d}"
         created = {
-            "id": f"Q{number:06d}",
+            "id": pd_id,
             "type": "incident",
+            "self": f"{self.base_url}/incidents/{pd_id}",
+            "html_url": f"{self.base_url}/incidents/{pd_id}",
             "incident_number": number,
             "title": incident["title"],
             "summary": f"[#{number}] {incident['title']}",
             "status": "triggered",
             "urgency": incident.get("urgency", "high"),
             "incident_key": key or f"auto-{number}",
-            "html_url": f"{self.base_url}/incidents/Q{number:06d}",
             "service": {"id": service["id"], "type": "service_reference", "summary": service["name"]},
+            "escalation_policy": service["escalation_policy"],
             "assignments": self._assignments(service["escalation_policy"]["id"]),
-            "created_at": _iso(datetime.now(UTC)),
+            "teams": [],
+            "priority": None,
+            "resolve_reason": None,
+            "conference_bridge": None,
+            "created_at": now,
+            "updated_at": now,
+            "last_status_change_at": now,
+            "resolved_at": None,
         }
         self.incidents[created["id"]] = created
         return created
@@ -248,16 +285,27 @@ class FakePagerDuty:
         first = [o for o in first if o["escalation_level"] == 1]
         return [{"at": _iso(datetime.now(UTC)), "assignee": _user(o["user"], full=False)} for o in first]
 
-    def _update(self, incident_id: str, body: Any) -> dict[str, Any]:
+    def _incident(self, incident_id: str) -> dict[str, Any]:
         incident = self.incidents.get(incident_id)
         if incident is None:
             raise Refusal(404, "Not Found", f"No incident {incident_id}.", code=2100)
+        return incident
+
+    def _update(self, incident_id: str, body: Any) -> dict[str, Any]:
+        incident = self._incident(incident_id)
         change = body.get("incident") if isinstance(body, dict) else None
         if not isinstance(change, dict) or change.get("type") not in ("incident", "incident_reference"):
             raise Refusal(400, "Invalid Input Provided", "Body must be {'incident': {'type': ..., ...}}.")
+        if unknown := sorted(set(change) - UPDATE_FIELDS):
+            raise Refusal(400, "Invalid Input Provided", f"Unknown field(s): {', '.join(unknown)}.")
         if change.get("status") not in ("acknowledged", "resolved"):
             raise Refusal(400, "Invalid Input Provided", "status must be acknowledged or resolved.")
-        incident["status"] = change["status"]
+        if change["status"] == "resolved" and incident["status"] == "resolved":
+            # PagerDuty documents no answer for this; refusing it is the strict choice (wording unverified)
+            raise Refusal(400, "Invalid Input Provided", "Incident Already Resolved")
+        now = _iso(datetime.now(UTC))
+        incident.update(status=change["status"], updated_at=now, last_status_change_at=now)
+        incident["resolved_at"] = now if change["status"] == "resolved" else None
         return incident
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from bot import clock
 from bot.adapters.slack import SlackCallFailed
+from bot.alerts.links import opened_by
 from bot.deps import Deps
 from bot.errors import WarroomError
 from bot.incidents.changes import Context, Outcome, current_roles
@@ -102,7 +103,8 @@ async def refresh_card(deps: Deps, incident_id: int | None) -> None:
     if incident.channel_id is None or incident.card_ts is None:
         return
     link = await run_in_session(draft_link, incident_id) if incident.closed_at else None
-    text, blocks = incident_card(incident, roles, link)
+    alert = await run_in_session(opened_by, incident_id)
+    text, blocks = incident_card(incident, roles, link, alert)
     name = await deps.slack.display_name(incident.commander_id)
     await asyncio.gather(
         deps.slack.update(incident.channel_id, incident.card_ts, text, blocks),

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from bot import clock
 from bot.adapters.slack import NameTaken, SlackCallFailed
+from bot.alerts.links import opened_by
 from bot.deps import Deps
 from bot.incidents.rules import channel_name
 from bot.incidents.service import (
@@ -63,14 +64,15 @@ def submit_open_war_room(
 
 
 async def open_war_room(deps: Deps, incident_id: int) -> Incident:
-    """Create the channel, invite the declarer, then post and pin the card, set the topic
-    and announce, those three side by side."""
+    """Create the channel, invite the declarer (not Warroom itself, which declares an alert's
+    incident), then post and pin the card, set the topic and announce, those three side by side."""
     incident = await run_in_session(get_incident, incident_id)
     if incident.channel_id is None:
         incident = await _create_channel(deps, incident)
     channel = incident.channel_id
     assert channel is not None
-    await deps.slack.invite(channel, [incident.declared_by])
+    if incident.declared_by != await deps.slack.bot_user_id():  # an alert's room: Warroom is in it
+        await deps.slack.invite(channel, [incident.declared_by])
     # Let all three finish before reporting the first failure, so none is cut off halfway.
     outcomes = await asyncio.gather(
         _post_and_pin_card(deps, incident),
@@ -109,7 +111,7 @@ async def _post_and_pin_card(deps: Deps, incident: Incident) -> None:
     assert incident.channel_id is not None
     card_ts = incident.card_ts
     if card_ts is None:
-        text, blocks = incident_card(incident)
+        text, blocks = incident_card(incident, alert=await run_in_session(opened_by, incident.id))
         card_ts = await deps.slack.post(incident.channel_id, text, blocks)
         await run_in_session(mark_room, incident.id, card_ts=card_ts)
     await deps.slack.pin(incident.channel_id, card_ts)

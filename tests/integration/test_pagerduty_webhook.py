@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
 
 import httpx
 import pytest
 from sqlmodel import select
 
+from bot.http.runner import free_port
 from bot.http.signing import pagerduty_signature
 from bot.simulator.harness import LocalWarroom, local_settings
 from storage.models import Alert, Incident, Page, TimelineEvent, WebhookDelivery
 from storage.session import session_scope
+from tests.pagerduty import pd_body
 
 SECRET, OLD = "whsec_new", "whsec_old"
 RULES = """
@@ -49,40 +55,6 @@ def app(simulator, db, tmp_path):
     warroom.stop()
 
 
-def event(
-    kind: str = "incident.triggered",
-    *,
-    pd_id: str = "Q0DEMOINC1",
-    key: str = "checkout-5xx",
-    title: str = "Checkout 5xx rate above 5%",
-    service: str = "Checkout API",
-    urgency: str = "high",
-    agent: str = "Alice",
-) -> bytes:
-    data = {
-        "id": pd_id,
-        "type": "incident",
-        "status": kind.split(".")[1],
-        "incident_key": key,
-        "title": title,
-        "service": {"id": "PSVC001", "type": "service_reference", "summary": service},
-        "urgency": urgency,
-        "priority": None,
-    }
-    return json.dumps(
-        {
-            "event": {
-                "id": f"ev-{kind}",
-                "event_type": kind,
-                "resource_type": "incident",
-                "occurred_at": "2026-11-24T03:12:09.123Z",
-                "agent": {"type": "user_reference", "summary": agent},
-                "data": data,
-            }
-        }
-    ).encode()
-
-
 def deliver(
     app, body: bytes, delivery: str, *, secrets=(SECRET,), signature: str | None = None
 ) -> httpx.Response:
@@ -110,13 +82,13 @@ def rows(model):
     ids=["current", "old-during-rotation", "two-entries", "wrong", "unsigned"],
 )
 def test_any_valid_signature_passes_and_others_get_401(app, secrets, status):
-    assert deliver(app, event(), "d1", secrets=secrets).status_code == status
+    assert deliver(app, pd_body(), "d1", secrets=secrets).status_code == status
     app.settle()
     assert len(rows(WebhookDelivery)) == (1 if status == 202 else 0)
 
 
 def test_a_tampered_body_is_refused(app):
-    body = event()
+    body = pd_body()
     signature = pagerduty_signature(SECRET, body)
     assert deliver(app, body.replace(b"Checkout", b"Checkoot"), "d1", signature=signature).status_code == 401
     assert rows(WebhookDelivery) == [] and rows(Alert) == []
@@ -125,7 +97,7 @@ def test_a_tampered_body_is_refused(app):
 def test_without_secrets_the_endpoint_refuses(simulator, db):
     app = LocalWarroom(simulator, local_settings(simulator, db))
     try:
-        assert deliver(app, event(), "d1").status_code == 503
+        assert deliver(app, pd_body(), "d1").status_code == 503
     finally:
         app.stop()
 
@@ -134,13 +106,13 @@ def test_bad_bodies_get_clear_statuses(app):
     assert deliver(app, b"not json", "d1").status_code == 400
     assert deliver(app, b'{"no": "event"}', "d2").status_code == 400
     assert deliver(app, b"x" * (300 * 1024), "d3").status_code == 413
-    assert deliver(app, event(), "").status_code == 400
+    assert deliver(app, pd_body(), "").status_code == 400
     assert rows(WebhookDelivery) == []
 
 
 def test_a_high_alert_opens_one_incident_with_its_runbook_however_often_delivered(app):
     for attempt in range(3):
-        assert deliver(app, event(), "d1").status_code == (202 if attempt == 0 else 200)
+        assert deliver(app, pd_body(), "d1").status_code == (202 if attempt == 0 else 200)
     app.settle()
     [incident] = rows(Incident)
     [alert] = rows(Alert)
@@ -159,11 +131,11 @@ def test_a_high_alert_opens_one_incident_with_its_runbook_however_often_delivere
 
 
 def test_repeats_collapse_and_acknowledge_and_resolve_reach_the_war_room(app):
-    deliver(app, event(), "d1")
-    deliver(app, event(), "d2")
+    deliver(app, pd_body(), "d1")
+    deliver(app, pd_body(), "d2")
     app.settle()
-    deliver(app, event("incident.acknowledged", agent="Alice"), "d3")
-    deliver(app, event("incident.resolved", agent="Alice"), "d4")
+    deliver(app, pd_body("incident.acknowledged", agent="Alice"), "d3")
+    deliver(app, pd_body("incident.resolved", agent="Alice"), "d4")
     app.settle()
     [alert] = rows(Alert)
     assert alert.count == 2 and alert.status == "resolved" and alert.acknowledged_at is not None
@@ -175,8 +147,8 @@ def test_repeats_collapse_and_acknowledge_and_resolve_reach_the_war_room(app):
 
 
 def test_low_alerts_notify_and_ignored_ones_are_only_counted(app):
-    deliver(app, event(key="slow", title="Search p99 high", service="Search", urgency="low"), "d1")
-    deliver(app, event(key="disk", title="Disk usage 85% on worker-3", service="Workers"), "d2")
+    deliver(app, pd_body(key="slow", title="Search p99 high", service="Search", urgency="low"), "d1")
+    deliver(app, pd_body(key="disk", title="Disk usage 85% on worker-3", service="Workers"), "d2")
     app.settle()
     assert rows(Incident) == []
     assert [a.triage for a in sorted(rows(Alert), key=lambda a: a.id)] == ["low", "ignore"]
@@ -193,7 +165,7 @@ def test_unknown_event_types_are_accepted_and_ignored(app):
 
 
 def test_anyone_in_the_war_room_takes_over_from_warroom_as_ic(app):
-    deliver(app, event(), "d1")
+    deliver(app, pd_body(), "d1")
     app.settle()
     [incident] = rows(Incident)
     app.command("ic <@U0BOB|bob>", user="U0BOB", channel=incident.channel_id)
@@ -204,7 +176,7 @@ def test_anyone_in_the_war_room_takes_over_from_warroom_as_ic(app):
 def test_a_malformed_event_is_set_aside_and_later_ones_still_processed(app):
     broken = json.dumps({"event": {"event_type": "incident.triggered", "data": {"title": "no id"}}}).encode()
     deliver(app, broken, "d1")
-    deliver(app, event(key="later", title="Search p99 high", service="Search"), "d2")
+    deliver(app, pd_body(key="later", title="Search p99 high", service="Search"), "d2")
     app.settle()
     outcomes = sorted(d.outcome for d in rows(WebhookDelivery))
     assert outcomes == [
@@ -231,11 +203,40 @@ def test_warroom_s_own_page_is_not_a_new_alert_and_its_acknowledgement_reaches_t
             )
         )
     own = {"key": "warroom-INC-1-PSVC001", "title": "INC-1 SEV2: Checkout 5xx for card payments"}
-    deliver(app, event(pd_id="Q0PAGE", **own), "p1")
-    deliver(app, event("incident.acknowledged", pd_id="Q0PAGE", agent="Bob", **own), "p2")
+    deliver(app, pd_body(pd_id="Q0PAGE", **own), "p1")
+    deliver(app, pd_body("incident.acknowledged", pd_id="Q0PAGE", agent="Bob", **own), "p2")
     app.settle()
     assert len(rows(Incident)) == 1 and rows(Alert) == []
     said = [m["text"] for m in app.sim.channel(incident.channel_id)["messages"]]
     assert said[-1] == ":pager: PagerDuty: the page of Checkout API was acknowledged by Bob"
     assert "page_acknowledged" in [e.kind for e in rows(TimelineEvent)]
     assert all("Low-urgency" not in m["text"] for m in app.sim.channel("C0GENERAL")["messages"])
+
+
+def test_starting_without_pagerduty_prints_no_pagerduty_traceback(tmp_path):
+    """`warroom serve` with only Slack settings, Slack out of reach: nothing about PagerDuty on stderr."""
+    port, slack = free_port(), free_port()  # nothing listens on `slack`
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": "xoxb-unreachable",
+        "SLACK_SIGNING_SECRET": "secret",
+        "SLACK_API_URL": f"http://127.0.0.1:{slack}/api/",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+    }
+    for name in [n for n in env if n.startswith(("PAGERDUTY_", "WARROOM_"))]:
+        del env[name]
+    command = [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(200):
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        time.sleep(0.5)  # the start-up jobs have run
+    finally:
+        server.terminate()
+        _, stderr = server.communicate(timeout=20)
+    assert "Application startup complete" in stderr
+    assert "Traceback" not in stderr and "pagerduty" not in stderr.lower()

@@ -25,14 +25,6 @@ CHECKOUT = Service("PSVC001", "Checkout API", "PEP0001")
 
 
 @pytest.fixture
-def pd() -> Iterator[FakePagerDuty]:
-    fake = FakePagerDuty()
-    fake.start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
 def app(simulator, db, pd) -> Iterator[LocalWarroom]:
     """INC-1 declared by alice (its IC) with its war room open; PagerDuty is the fake."""
     settings = local_settings(

@@ -6,7 +6,7 @@ import threading
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlmodel import select
 
 from bot import clock
@@ -126,3 +126,51 @@ def test_only_one_process_takes_the_periodic_turn_at_a_time(db):
                 assert not take_turn(second, "reminders")
                 second.rollback()
         first.rollback()
+
+
+def test_the_pagerduty_incidents_already_linked_are_followed_after_the_upgrade(tmp_path):
+    url = f"sqlite:///{tmp_path / 'links.db'}"
+    migrate.upgrade(url, "0006")
+    engine = create_engine(url)
+    at = "2026-11-24 03:12:09+00:00"
+    raw = '{"id": "Q1", "number": 4211, "html_url": "https://acme.pagerduty.com/incidents/Q1"}'
+    alert = (
+        "INSERT INTO alerts (id, dedup_key, pd_incident_id, service_id, service_name, title, urgency,"
+        " priority, status, count, triage, rule, incident_id, first_seen_at, last_seen_at, raw) VALUES"
+        " (:id, :key, :pd, '', '', 't', 'high', '', :status, 1, :triage, '', :incident, :at, :at, :raw)"
+    )
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO incidents (id, number, title, summary, severity, status, private,"
+                " commander_id, declared_by, declared_at)"
+                " VALUES (1, 1, 't', '', 2, 'investigating', false, 'U0BOT', 'U0BOT', :at)"
+            ),
+            {"at": at},
+        )
+        for row in (
+            {"id": 1, "key": "k1", "pd": "Q1", "status": "acknowledged", "triage": "high", "incident": 1},
+            {"id": 2, "key": "k2", "pd": "Q2", "status": "triggered", "triage": "low", "incident": None},
+        ):
+            connection.execute(text(alert), {**row, "at": at, "raw": raw})
+        connection.execute(
+            text(
+                "INSERT INTO pages (id, incident_id, incident_key, service_id, service_name, pd_incident_id,"
+                " paged_by, paged_at, assignees) VALUES (1, 1, 'warroom-INC-1-PSVC2', 'PSVC2', 'Orders DB',"
+                " 'QPAGE', 'U0ALICE', :at, '')"
+            ),
+            {"at": at},
+        )
+    migrate.upgrade(url)
+    with engine.connect() as connection:
+        links = connection.execute(
+            text(
+                "SELECT pd_incident_id, incident_id, number, html_url, status, alert_id, page_id"
+                " FROM pagerduty_links ORDER BY id"
+            )
+        ).all()
+    engine.dispose()
+    assert [tuple(link) for link in links] == [
+        ("Q1", 1, 4211, "https://acme.pagerduty.com/incidents/Q1", "acknowledged", 1, None),
+        ("QPAGE", 1, None, "", "triggered", None, 1),
+    ]

@@ -10,7 +10,8 @@ def test_serve_without_tokens_stops_with_one_line_naming_the_setting(tmp_path, m
     result = CliRunner().invoke(cli, ["serve"])
     assert result.exit_code != 0
     assert result.output.strip().splitlines() == [
-        "Error: SLACK_SIGNING_SECRET is not set; see the settings table in README.md."
+        "Error: SLACK_BOT_TOKEN is not set; SLACK_SIGNING_SECRET is not set; "
+        "see the settings table in README.md."
     ]
 
 
@@ -26,7 +27,7 @@ def test_db_upgrade_migrates_a_new_database(tmp_path, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'w.db'}")
     result = CliRunner().invoke(cli, ["db", "upgrade"])
     assert result.exit_code == 0, result.output
-    assert "Database at migration 0006" in result.output
+    assert "Database at migration 0008" in result.output
 
 
 def test_demo_prints_what_people_see():
@@ -49,6 +50,7 @@ def test_demo_prints_what_people_see():
     assert "*Role* @alice: Incident commander: @alice → @bob" in out
     assert "(Warroom answered PagerDuty 202)" in out and "new channel #inc-2-checkout-5xx-rate-above-5" in out
     assert "Matched on alert Checkout 5xx*, keywords checkout, 5xx." in out
+    assert ":pager: Opened from PagerDuty incident #4211" in out and "invited @warroom" not in out
     assert "@carol paged the on-call of Orders DB: Bob Baker" in out
     assert "Level 1: Bob Baker (bob@example.com)" in out
     assert out.index("@carol paged the on-call") < out.index("@bob closed INC-1.")  # the story ends there

@@ -7,6 +7,7 @@ import asyncio
 import logging
 from collections.abc import Iterator
 
+import httpx
 import pytest
 
 from bot.adapters.pagerduty import PagerDutyError, PagerDutyGateway, Service
@@ -160,6 +161,42 @@ def test_resolve_sends_from_and_writes_need_a_from_email(fake, sleeps):
     anonymous = gateway(fake, sleeps, from_email=None)
     assert not anonymous.can_write and "PAGERDUTY_FROM_EMAIL" in refusal(anonymous.resolve(opened.id))
     assert fake.requests == [] and asyncio.run(pd.healthy())
+
+
+def test_resolving_an_incident_resolved_in_pagerduty_first_is_not_a_failure(fake, sleeps):
+    pd = gateway(fake, sleeps)
+    opened = asyncio.run(pd.trigger(CHECKOUT, "title", KEY, ""))
+    assert opened.number == 1
+    assert asyncio.run(pd.resolve(opened.id)) is True
+    fake.requests.clear()
+    assert asyncio.run(pd.resolve(opened.id)) is False  # someone resolved it there meanwhile
+    assert [(r.method, r.path) for r in fake.requests] == [
+        ("PUT", f"/incidents/{opened.id}"),
+        ("GET", f"/incidents/{opened.id}"),
+    ]
+
+
+def test_the_fake_refuses_what_pagerduty_refuses_on_an_update(fake, sleeps):
+    opened = asyncio.run(gateway(fake, sleeps).trigger(CHECKOUT, "title", KEY, ""))
+    headers = {
+        "authorization": f"Token token={fake.token}",
+        "accept": "application/vnd.pagerduty+json;version=2",
+        "from": "warroom@example.com",
+    }
+    url = f"{fake.base_url}/incidents/{opened.id}"
+    for body, reason in (
+        ({"type": "incident_reference", "status": "resolved", "colour": "red"}, "Unknown field(s): colour."),
+        ({"status": "resolved"}, "Body must be"),
+        ({"type": "incident_reference", "status": "closed"}, "status must be acknowledged or resolved."),
+    ):
+        answer = httpx.put(url, json={"incident": body}, headers=headers)
+        assert answer.status_code == 400 and reason in answer.json()["error"]["errors"][0]
+    resolve = {"incident": {"type": "incident_reference", "status": "resolved"}}
+    assert httpx.put(url, json=resolve, headers={**headers, "from": ""}).status_code == 400
+    assert httpx.put(url, json=resolve, headers=headers).status_code == 200
+    again = httpx.put(url, json=resolve, headers=headers)
+    assert again.status_code == 400 and again.json()["error"]["errors"] == ["Incident Already Resolved"]
+    assert httpx.get(f"{fake.base_url}/incidents/QNOPE", headers=headers).status_code == 404
 
 
 def test_plain_http_is_refused_except_to_the_simulator_on_loopback():

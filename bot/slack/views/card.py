@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.alerts.links import Linked
 from bot.incidents.rules import Role, Severity, Status, escape_mrkdwn
 from bot.slack.views import Blocks
 from bot.slack.views.controls import card_buttons
@@ -24,9 +25,13 @@ def _labels(incident: Incident) -> tuple[str, str]:
 
 
 def incident_card(
-    incident: Incident, roles: dict[Role, str] | None = None, postmortem_link: str | None = None
+    incident: Incident,
+    roles: dict[Role, str] | None = None,
+    postmortem_link: str | None = None,
+    alert: Linked | None = None,
 ) -> tuple[str, Blocks]:
-    """The card pinned in the war room: fallback text and blocks."""
+    """The card pinned in the war room: fallback text and blocks; `alert` is the PagerDuty
+    incident whose alert opened the room."""
     severity, status = _labels(incident)
     header = f"{incident.ref} · {incident.title}"
     fields = [
@@ -51,6 +56,8 @@ def incident_card(
         summary = {"type": "mrkdwn", "text": f"*Summary*\n{escape_mrkdwn(incident.summary)}"}
         blocks.append({"type": "section", "text": summary})
     notes = ["Type `/incident help` for what you can do here."]
+    if alert is not None:  # a context line, as the section already holds up to Slack's 10 fields
+        notes.insert(0, f":pager: Opened from {alert.mention()}")
     if incident.private:
         notes.insert(0, ":lock: Private incident: only members of this channel see it.")
     if incident.drill_of:

@@ -24,6 +24,8 @@ _KIND_LABELS = {
     "update": "Update",
     "closed": "Closed",
     "reopened": "Reopened",
+    "alert_retriggered": "Alert triggered again",
+    "pagerduty_resolved": "PagerDuty",
 }
 
 

@@ -1,0 +1,111 @@
+"""What a PagerDuty incident's later webhooks change: the alert's status and the war room that
+follows the incident (acknowledged, resolved, reopened, no longer acknowledged, a new priority)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from bot.alerts.links import STATUS_AFTER, Linked, follow, linked
+from bot.alerts.paging import PAGE_KEY_PREFIX
+from bot.incidents.rules import escape_mrkdwn
+from bot.incidents.service import get_incident, record_event
+from storage.models import Alert, AlertEvent, Incident, Page
+
+CHANGES = tuple(STATUS_AFTER)  # incident.<change> events Warroom handles besides incident.triggered
+
+
+@dataclass(frozen=True)
+class Processed:
+    """What Slack should show for one delivery."""
+
+    alert: Alert | None = None
+    opened: Incident | None = None  # a new incident to open a war room for
+    notice: tuple[str, str] | None = None  # (channel, text) for a low-urgency alert
+    linked: Incident | None = None  # an incident whose war room hears about the change
+    line: str = ""  # mrkdwn for that war room
+
+
+def apply_change(
+    session: Session, key: str, data: dict[str, Any], change: str, agent: dict[str, Any], at: datetime
+) -> Processed:
+    """Record one of CHANGES to a PagerDuty incident; the war room following it hears of it once."""
+    alert = None if key.startswith(PAGE_KEY_PREFIX) else _alert_changed(session, key, change, at)
+    followed = follow(session, str(data.get("id") or ""), change, at)
+    if followed is None:
+        if key.startswith(PAGE_KEY_PREFIX):
+            return _unlinked_page_changed(session, key, change, agent, at)
+        return Processed(alert=alert)
+    link, moved = followed
+    if change in ("acknowledged", "resolved") and not moved:
+        return Processed(alert=alert)  # already known, e.g. Warroom resolved it itself
+    about = linked(session, link)
+    incident = get_incident(session, link.incident_id)
+    line, text = _wording(about, change, data, _who(agent))
+    record_event(
+        session,
+        incident,
+        f"{'page' if about.is_page else 'alert'}_{change}",
+        at=at,
+        text=text,
+        data={"pd_incident": link.pd_incident_id, "alert": link.alert_id, "page": link.page_id},
+    )
+    return Processed(alert=alert, linked=incident, line=line)
+
+
+def _alert_changed(session: Session, key: str, change: str, at: datetime) -> Alert | None:
+    """The alert's own status and its event for the noise report."""
+    alert = session.exec(select(Alert).where(Alert.dedup_key == key)).first()
+    if alert is None:
+        return None
+    if change == "acknowledged" and alert.acknowledged_at is None:
+        alert.acknowledged_at = at
+    if change == "resolved":
+        alert.resolved_at = at
+    if change in ("acknowledged", "resolved"):
+        alert.status = change
+    elif change in ("reopened", "unacknowledged"):
+        alert.status = "triggered"
+    assert alert.id is not None
+    session.add(AlertEvent(alert_id=alert.id, kind=change, at=at))
+    return alert
+
+
+def _unlinked_page_changed(
+    session: Session, key: str, change: str, agent: dict[str, Any], at: datetime
+) -> Processed:
+    """A page PagerDuty answered about before Warroom recorded PagerDuty's answer to it."""
+    page = session.exec(select(Page).where(Page.incident_key == key)).first()
+    if page is None or change not in ("acknowledged", "resolved"):
+        return Processed()
+    incident = get_incident(session, page.incident_id)
+    text = f"PagerDuty: the page of {page.service_name} was {change} by {_who(agent)}"
+    record_event(session, incident, f"page_{change}", at=at, text=text, data={"page": page.id})
+    return Processed(linked=incident, line=escape_mrkdwn(text))
+
+
+def _wording(about: Linked, change: str, data: dict[str, Any], who: str) -> tuple[str, str]:
+    """The room's line (mrkdwn, linked) and the timeline's text (plain) for one change."""
+    if change in ("acknowledged", "resolved"):
+        if about.is_page:
+            text = f"PagerDuty: {about.about} was {change} by {who}"
+        else:
+            text = f"PagerDuty: {about.about} {change} by {who}"
+        return escape_mrkdwn(text), text
+    if change == "reopened":
+        what = f"was reopened by {who}"
+    elif change == "unacknowledged":
+        what = "is no longer acknowledged" + (f" (by {who})" if who != "PagerDuty" else "")
+    else:
+        priority = str((data.get("priority") or {}).get("summary") or "")
+        what = f"is now priority {priority}" if priority else "no longer has a priority"
+        what += f" (set by {who})"
+    line = f"{about.mention()} ({escape_mrkdwn(about.about)}) {escape_mrkdwn(what)}"
+    return line, f"{about.name} ({about.about}) {what}"
+
+
+def _who(agent: dict[str, Any]) -> str:
+    return str(agent.get("summary") or "PagerDuty")
