@@ -8,7 +8,6 @@ batches never lose one.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +17,7 @@ from sqlalchemy import bindparam, case, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from bot.alerts.events import read_event
 from bot.alerts.paging import PAGE_KEY_PREFIX
 from bot.alerts.triage import Rules
 from bot.incidents.errors import InvalidInput
@@ -72,7 +72,7 @@ def process_batch(
     claimed = _claim(session, limit, at)
     for pk, body in claimed:
         try:
-            event = json.loads(body)["event"]
+            event = read_event(body)
             kind, data = str(event.get("event_type", "")), event.get("data") or {}
             occurred = _time(event.get("occurred_at")) or at
             if kind in ("incident.triggered", "incident.reopened"):
