@@ -8,7 +8,6 @@ batches never lose one.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from datetime import datetime
 from typing import Any
@@ -17,6 +16,7 @@ from sqlalchemy import bindparam, case, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from bot.alerts.events import read_event
 from bot.alerts.links import link_pd_incident, linked
 from bot.alerts.paging import PAGE_KEY_PREFIX
 from bot.alerts.triage import Rules
@@ -62,7 +62,7 @@ def process_batch(
     claimed = _claim(session, limit, at)
     for pk, body in claimed:
         try:
-            event = json.loads(body)["event"]
+            event = read_event(body)
             kind, data = str(event.get("event_type", "")), event.get("data") or {}
             occurred = _time(event.get("occurred_at")) or at
             change = kind.removeprefix("incident.")

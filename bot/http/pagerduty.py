@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from bot import clock
+from bot.alerts.events import MAX_DEPTH
 from bot.alerts.service import store_deliveries
 from bot.deps import Deps
 from bot.http.signing import is_valid_pagerduty_request
 from bot.slack.alerts import process_deliveries
 from storage.session import run_in_session
+from storage.text import load_json
 
 MAX_BODY_BYTES = 256 * 1024
 
@@ -38,12 +39,15 @@ def webhook_route(deps: Deps) -> Callable[[Request], Awaitable[Response]]:
         if not delivery_id or len(delivery_id) > 255:
             return _answer(400, "missing X-Webhook-Id")
         try:
-            parsed = json.loads(body)
-        except ValueError:
-            return _answer(400, "body is not JSON")
+            text = body.decode()
+            parsed = load_json(text, max_depth=MAX_DEPTH)
+        except UnicodeDecodeError:
+            return _answer(400, "body is not UTF-8")
+        except ValueError as exc:
+            return _answer(400, f"body is not JSON a database can keep: {exc}")
         if not isinstance(parsed, dict) or not isinstance(parsed.get("event"), dict):
             return _answer(400, "body has no event")
-        if not await writer.store(delivery_id, body.decode(errors="replace")):
+        if not await writer.store(delivery_id, text):
             return _answer(200, "duplicate delivery")
         deps.worker.submit(lambda: process_deliveries(deps), name="pagerduty webhooks", once=True)
         return _answer(202, "accepted")

@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -16,10 +15,12 @@ from starlette.routing import Route
 
 from bot.app import build_app
 from bot.deps import Deps
+from bot.http.bolt import dispatch
 from bot.http.health import HealthMonitor
 from bot.http.metrics import Metrics
 from bot.http.pagerduty import webhook_route
 from bot.http.signing import is_valid_slack_request
+from bot.http.slack_body import MAX_BODY_BYTES, Problem, read_slack_body
 from bot.scheduler import start_scheduler
 from bot.slack.alerts import process_deliveries
 from bot.slack.remediation import recover_interrupted_runs
@@ -33,11 +34,13 @@ def create_web_app(deps: Deps) -> Starlette:
     deps.settings.require("SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN")
     secret = deps.settings.slack_signing_secret
     assert secret is not None
-    handler = AsyncSlackRequestHandler(build_app(deps))
+    app = build_app(deps)
 
     async def slack_events(request: Request) -> Response:
-        body = await request.body()
         headers = request.headers
+        if int(headers.get("content-length") or 0) > MAX_BODY_BYTES:
+            return PlainTextResponse("body too large", status_code=413)
+        body = await request.body()
         if not is_valid_slack_request(
             secret.get_secret_value(),
             headers.get("x-slack-request-timestamp"),
@@ -46,7 +49,10 @@ def create_web_app(deps: Deps) -> Starlette:
             now=time.time(),
         ):
             return PlainTextResponse("invalid signature", status_code=401)
-        return await handler.handle(request)
+        slack_request = read_slack_body(body, headers.get("content-type"))
+        if isinstance(slack_request, Problem):
+            return PlainTextResponse(slack_request.reason, status_code=slack_request.status)
+        return await dispatch(app, request, slack_request)
 
     state: dict[str, AsyncIOScheduler] = {}
     health = HealthMonitor(

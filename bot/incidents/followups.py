@@ -20,7 +20,7 @@ from bot.errors import WarroomError
 from bot.incidents.changes import AlreadyChanged, Context, ensure_may, readable_incident
 from bot.incidents.errors import InvalidInput
 from bot.incidents.permissions import Action
-from bot.incidents.rules import escape_mrkdwn, parse_user
+from bot.incidents.rules import escape_mrkdwn, parse_user, strip_invisible
 from bot.incidents.service import get_incident, record_event
 from storage.errors import is_unique_violation
 from storage.models import FollowUp, Incident, table
@@ -47,8 +47,8 @@ class FollowUpDraft:
 
 
 def clean_followup_text(text: str) -> str:
-    """The text trimmed; InvalidInput when empty or over FOLLOWUP_MAX."""
-    text = text.strip()
+    """The text trimmed, invisible characters gone; InvalidInput when empty or over FOLLOWUP_MAX."""
+    text = strip_invisible(text).strip()
     if not text:
         raise InvalidInput(f"Write what should be done: `{USAGE}`.")
     if len(text) > FOLLOWUP_MAX:

@@ -13,6 +13,9 @@ TITLE_MAX = 120
 SUMMARY_MAX = 2000
 CHANNEL_NAME_MAX = 80
 _SEVERITY_TOKEN = re.compile(r"^sev-?(\d+)$", re.IGNORECASE)
+# Bidi controls reorder the text after them and zero-width characters hide inside words, so a
+# title, card or timeline would read differently from what it holds (Trojan Source, CVE-2021-42574).
+_INVISIBLE = re.compile("[\u061c\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
 
 
 class Severity(IntEnum):
@@ -78,8 +81,15 @@ def parse_declare(text: str) -> tuple[Severity, str]:
     return severity, rest.strip()
 
 
+def strip_invisible(text: str) -> str:
+    """The text without bidi controls and zero-width characters."""
+    return _INVISIBLE.sub("", text)
+
+
 def clean_title(title: str) -> str:
-    """The title with spaces collapsed; InvalidInput if empty, too long or with control characters."""
+    """The title with spaces collapsed and invisible characters gone; InvalidInput if empty, too long
+    or with control characters."""
+    title = strip_invisible(title)
     if any(unicodedata.category(char) == "Cc" for char in title.replace("\n", " ")):
         raise InvalidInput("The title contains control characters; type it as plain text.")
     title = " ".join(title.split())
@@ -93,8 +103,8 @@ def clean_title(title: str) -> str:
 
 
 def clean_summary(summary: str) -> str:
-    """The summary trimmed; InvalidInput when over the limit."""
-    summary = summary.strip()
+    """The summary trimmed, invisible characters gone; InvalidInput when over the limit."""
+    summary = strip_invisible(summary).strip()
     if len(summary) > SUMMARY_MAX:
         raise InvalidInput(f"The summary is {len(summary)} characters; keep it to {SUMMARY_MAX}.")
     return summary
@@ -176,8 +186,8 @@ def parse_status(text: str) -> Status:
 
 
 def clean_note(text: str) -> str:
-    """A note or update: trimmed, not empty, within Slack's readable limit."""
-    text = text.strip()
+    """A note or update: trimmed, invisible characters gone, not empty, within Slack's readable limit."""
+    text = strip_invisible(text).strip()
     if not text:
         raise InvalidInput("Write the text after the subcommand, e.g. `/incident note rolled back to v41`.")
     if len(text) > NOTE_MAX:

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from bot.incidents.changes import Context, Outcome, close_incident, incident_to_close
 from bot.incidents.errors import InvalidInput
-from bot.incidents.rules import Status
+from bot.incidents.rules import Status, strip_invisible
 from bot.incidents.service import claim_key
 from storage.models import Incident, PostmortemReview
 
@@ -67,7 +67,7 @@ class ReviewInvalid(InvalidInput):
 
 
 def _text(errors: dict[str, str], answers: dict[str, str], name: str, limit: int, required: str) -> str:
-    value = (answers.get(name) or "").strip()
+    value = strip_invisible(answers.get(name) or "").strip()
     if not value and required:
         errors[name] = required
     elif len(value) > limit:

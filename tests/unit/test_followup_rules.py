@@ -33,6 +33,7 @@ T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
         ("Line one\nline two due 2026-11-30", FollowUpDraft("Line one\nline two", None, date(2026, 11, 30))),
         ("Failover was slow due to DNS", FollowUpDraft("Failover was slow due to DNS")),
         ("Ask <@U0CAROL> to review", FollowUpDraft("Ask <@U0CAROL> to review")),
+        ("Add\u200b an \u202ealert\u202c", FollowUpDraft("Add an alert")),
     ],
 )
 def test_a_followup_is_read_as_owner_text_and_due_date(text, draft):

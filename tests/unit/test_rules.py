@@ -9,11 +9,19 @@ from bot.incidents.rules import (
     TITLE_MAX,
     Severity,
     channel_name,
+    clean_note,
+    clean_summary,
     clean_title,
     escape_mrkdwn,
     parse_declare,
     slugify,
+    strip_invisible,
 )
+
+# Bidi controls (embeddings, overrides, isolates, marks, the Arabic letter mark) and zero-width
+# characters (space, non-joiner, joiner, word joiner, byte order mark).
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
 
 
 def test_slug_is_lowercase_ascii_words_joined_by_hyphens():
@@ -73,3 +81,29 @@ def test_titles_are_trimmed_and_checked():
 
 def test_escaping_neutralises_broadcast_mentions():
     assert escape_mrkdwn("<!channel> down & <@U1>") == "&lt;!channel&gt; down &amp; &lt;@U1&gt;"
+
+
+def test_bidi_controls_and_zero_width_characters_are_stripped():
+    assert strip_invisible(f"Check{ZERO_WIDTH}out {BIDI}down") == "Checkout down"
+    assert strip_invisible("Café — 500s ✓日本") == "Café — 500s ✓日本"
+
+
+@given(st.text(alphabet=st.sampled_from(BIDI + ZERO_WIDTH + "ab "), max_size=40))
+def test_nothing_invisible_survives_stripping(text):
+    assert not set(strip_invisible(text)) & set(BIDI + ZERO_WIDTH)
+
+
+def test_a_title_reversed_by_a_bidi_override_reads_as_typed():
+    assert clean_title("Refund \u202egnissim\u202c  API") == "Refund gnissim API"
+
+
+def test_a_title_of_invisible_characters_only_is_refused_like_an_empty_one():
+    with pytest.raises(InvalidInput, match="Give the incident a title"):
+        clean_title(f" {BIDI} {ZERO_WIDTH} ")
+
+
+def test_summaries_notes_and_updates_lose_invisible_characters():
+    assert clean_summary(f"{ZERO_WIDTH} rolled back\u202e ") == "rolled back"
+    assert clean_note(f"deploy\u200b 4512 {BIDI}") == "deploy 4512"
+    with pytest.raises(InvalidInput, match="Write the text"):
+        clean_note(ZERO_WIDTH)

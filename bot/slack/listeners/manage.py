@@ -27,7 +27,7 @@ from bot.incidents.changes import (
 from bot.incidents.errors import InvalidInput
 from bot.incidents.notes import add_note, post_update
 from bot.incidents.roles import assign_role
-from bot.incidents.rules import Role, clean_note, parse_severity, parse_status, parse_user
+from bot.incidents.rules import Role, clean_note, clean_summary, parse_severity, parse_status, parse_user
 from bot.jobs.queue import Claimed
 from bot.slack.commands import CommandContext, Router, Subcommand
 from bot.slack.effects import context_for, require_person
@@ -104,7 +104,7 @@ CHANGES = (
         "resolve [summary]",
         "mark the incident resolved.",
         "/incident resolve rolled back to v41",
-        lambda text: (text.strip(),),
+        lambda text: (clean_summary(text),),
         resolve_incident,
     ),
     Change(
