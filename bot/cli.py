@@ -163,6 +163,39 @@ def _print_report(
     click.echo(json.dumps(figures, indent=2) if fmt == "json" else markdown(figures), nl=fmt == "json")
 
 
+@cli.group(invoke_without_command=True)
+@click.pass_context
+def jobs(ctx: click.Context) -> None:
+    """After-ack work: list the failed jobs and those whose owner died mid-way."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from bot import clock
+    from bot.jobs.queue import troubled
+    from storage.session import in_session
+
+    _open_database(_settings())
+    found = in_session(troubled, at=clock.now())
+    if not found:
+        click.echo("No failed or stuck jobs.")
+    for job in found:
+        state = "stuck (its owner stopped)" if job.state == "running" else job.state
+        click.echo(f"{job.id}\t{job.kind}\t{state}\tattempts {job.attempts}\t{job.last_error or ''}")
+
+
+@jobs.command("retry")
+@click.argument("job_id", type=int)
+def retry_job(job_id: int) -> None:
+    """Run failed job JOB_ID again, from its first attempt."""
+    from bot import clock
+    from bot.jobs.queue import retry_failed
+    from storage.session import in_session
+
+    _open_database(_settings())
+    if not in_session(retry_failed, job_id, at=clock.now()):
+        raise click.ClickException(f"No failed job {job_id}; `warroom jobs` lists them.")
+    click.echo(f"Job {job_id} is queued again; a running Warroom picks it up within a second.")
+
+
 @cli.command("export")
 @click.argument("incident")
 @click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)

@@ -181,3 +181,24 @@ def test_shutdown_gives_back_a_job_it_could_not_finish_and_another_process_runs_
 
     asyncio.run(main())
     assert ran == ["slow"] and jobs()[0].state == "done" and jobs()[0].attempts == 1
+
+
+def test_warroom_jobs_lists_failed_and_stuck_jobs_and_retries_one(db, monkeypatch):
+    from click.testing import CliRunner
+
+    from bot.cli import cli
+
+    record("failed-one")
+    record("stuck-one")
+    failed, _ = in_session(queue.claim, "dead-replica", at=T0, lease=LEASE, limit=2)
+    refusal = "Slack refused chat.postMessage: is_archived"
+    in_session(queue.finish, failed.id, "dead-replica", at=T0, error=refusal)
+    monkeypatch.setenv("DATABASE_URL", db)
+    listing = CliRunner().invoke(cli, ["jobs"])
+    assert listing.exit_code == 0, listing.output
+    assert refusal in listing.output
+    assert "stuck (its owner stopped)" in listing.output  # the real clock is long past T0's lease
+    retried = CliRunner().invoke(cli, ["jobs", "retry", str(failed.id)])
+    assert retried.exit_code == 0 and "queued again" in retried.output
+    again = CliRunner().invoke(cli, ["jobs", "retry", str(failed.id)])
+    assert again.exit_code == 1 and f"No failed job {failed.id}" in again.output
