@@ -15,6 +15,7 @@ from bot.playbooks.matching import Catalog
 from bot.playbooks.models import Action
 from bot.remediation.requests import get_run
 from bot.remediation.runs import RunRefused, describe, find_action, holds, transition
+from bot.text import plural
 from storage.models import KillSwitch, RemediationRun
 from storage.session import take_turn
 
@@ -61,7 +62,7 @@ def _refusal(session: Session, run: RemediationRun, action: Action, at: datetime
     if action.cooldown and _runs_since(session, run, at - timedelta(seconds=action.cooldown)):
         return f"{action.label} ran less than {action.cooldown // 60 or 1} min ago (cooldown)"
     if _runs_since(session, run, at - timedelta(hours=1)) >= action.max_runs_per_hour:
-        return f"{action.label} already ran {action.max_runs_per_hour} time(s) this hour"
+        return f"{action.label} already ran {plural(action.max_runs_per_hour, 'time')} this hour"
     if kill_switch_engaged(session, run.playbook_id, run.action_id):
         return "the kill switch is on"
     if not run.target.strip() or run.target.strip().lower() in ("all", "*"):

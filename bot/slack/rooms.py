@@ -24,6 +24,7 @@ from bot.incidents.service import (
 )
 from bot.slack.runbooks import post_new_runbooks
 from bot.slack.views.card import announcement, incident_card, topic
+from bot.text import plural
 from storage.models import Incident
 from storage.session import run_in_session
 
@@ -136,5 +137,5 @@ async def resume_unfinished_rooms(deps: Deps) -> int:
     for incident in unfinished:
         submit_open_war_room(deps, incident, response_url=None)
     if unfinished:
-        log.info("resuming %d unfinished war room(s)", len(unfinished))
+        log.info("resuming %s", plural(len(unfinished), "unfinished war room"))
     return len(unfinished)

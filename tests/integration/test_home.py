@@ -123,7 +123,7 @@ def test_a_private_incident_is_hidden_from_an_outsiders_home(warroom):
 
     texts = open_home(warroom, "U0BOB")
     assert "Acquisition" not in str(texts) and refs(sections(texts)[1]) == ["INC-1"]
-    assert texts[-1] == "1 private incident(s) you are not part of are not shown"
+    assert texts[-1] == "1 private incident you are not part of is not shown"
     mine, everyone = sections(open_home(warroom, "U0CAROL"))
     assert mine[0].endswith("\nAcquisition leak :lock:")
     assert refs(everyone) == ["INC-2", "INC-1"]

@@ -45,7 +45,7 @@ def test_demo_prints_what_people_see():
     assert "Runbook: Checkout returns 5xx after a deploy" in out
     assert "@bob asks to run *Roll back checkout to the previous release*" in out
     assert "requested by @bob, approved by @carol." in out
-    endpoint = "(the automation endpoint received 1 call(s): /deploys/rollback {'release': 'v41'}"
+    endpoint = "(the automation endpoint received 1 call: /deploys/rollback {'release': 'v41'}"
     assert f"{endpoint} key=warroom-run-1)" in out
     assert "*Role* @alice: Incident commander: @alice → @bob" in out
     assert "(Warroom answered PagerDuty 202)" in out and "new channel #inc-2-checkout-5xx-rate-above-5" in out

@@ -13,6 +13,7 @@ from bot.playbooks.service import incident_facts
 from bot.slack.commands import CommandContext, Router, Subcommand
 from bot.slack.effects import submit_for
 from bot.slack.views.runbooks import READ, runbook_message, runbook_modal
+from bot.text import noun, plural
 from storage.session import in_session
 
 
@@ -58,4 +59,5 @@ async def on_runbooks(ctx: CommandContext) -> None:
         await ctx.answer(f"No runbook in the playbooks folder fits {incident.ref} yet.")
         return
     blocks = [block for fit in fits for block in runbook_message(fit)[1]]
-    await ctx.answer(f"{len(fits)} runbook(s) fit {incident.ref}", blocks)
+    count = len(fits)
+    await ctx.answer(f"{plural(count, 'runbook')} {noun(count, 'fits', 'fit')} {incident.ref}", blocks)
