@@ -17,7 +17,17 @@ from bot.slack.effects import context_for
 from bot.slack.errors import APOLOGY
 
 TEXT_MAX = 4000
-SECTION_MAX = 3000
+# help's sections by topic, in reading order; a subcommand left out is shown under "More"
+HELP_TOPICS = (
+    ("Start", ("declare", "drill", "list")),
+    (
+        "Run it: in its war room, or name it first (`/incident INC-4 sev 2`)",
+        ("ic", "role", "sev", "status", "note", "update", "timeline", "resolve", "reopen"),
+    ),
+    ("Runbooks and fixes", ("runbooks", "run", "killswitch")),
+    ("Paging", ("page", "oncall")),
+    ("Afterwards", ("close", "postmortem", "followup", "followups")),
+)
 
 
 @dataclass
@@ -126,19 +136,17 @@ class Router:
         return f"`{shown}` is not an /incident subcommand.{hint} Type `/incident help` to see them all."
 
     def help_blocks(self) -> list[dict[str, Any]]:
-        """What each subcommand does, with examples."""
-        lines = ["*/incident* — declare and run incidents from Slack."]
-        for sub in sorted(self.subcommands.values(), key=lambda s: s.name):
-            examples = "  ".join(f"`{example}`" for example in sub.examples)
-            lines.append(f"• `/incident {sub.usage}` — {sub.summary}\n    e.g. {examples}")
-        lines.append("• `/incident help` — this message.")
-        lines.append(
-            "In a war room the commands act on its incident; anywhere else name it first, "
-            "e.g. `/incident INC-4 sev 2`."
-        )
-        sections: list[list[str]] = [[]]
-        for line in lines:  # a section holds at most 3,000 characters
-            if sum(len(kept) + 1 for kept in sections[-1]) + len(line) > SECTION_MAX:
-                sections.append([])
-            sections[-1].append(line)
-        return [{"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(kept)}} for kept in sections]
+        """What each subcommand does, with examples: a section per topic, well inside Slack's 3,000."""
+        shown = {name for _, names in HELP_TOPICS for name in names}
+        rest = tuple(sorted(name for name in self.subcommands if name not in shown))
+        sections = ["*/incident* — declare and run incidents from Slack. `/incident help` shows this."]
+        for heading, names in (*HELP_TOPICS, ("More", rest)):
+            lines = [self._help_line(self.subcommands[name]) for name in names if name in self.subcommands]
+            if lines:
+                sections.append("\n".join([f"*{heading}*", *lines]))
+        return [{"type": "section", "text": {"type": "mrkdwn", "text": text}} for text in sections]
+
+    @staticmethod
+    def _help_line(sub: Subcommand) -> str:
+        examples = "  ".join(f"`{example}`" for example in sub.examples)
+        return f"• `/incident {sub.usage}` — {sub.summary}\n    e.g. {examples}"
