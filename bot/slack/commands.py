@@ -10,11 +10,10 @@ from typing import Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot.deps import Deps
-from bot.errors import WarroomError
 from bot.incidents.changes import Context
 from bot.incidents.rules import escape_mrkdwn, incident_number
 from bot.slack.effects import context_for
-from bot.slack.errors import APOLOGY
+from bot.slack.errors import answer_for, log_refusal
 
 TEXT_MAX = 4000
 # help's sections by topic, in reading order; a subcommand left out is shown under "More"
@@ -39,10 +38,16 @@ class CommandContext:
     command: dict[str, Any]
     args: str
     number: int | None = None
+    subcommand: str = ""
 
     async def answer(self, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
         """Acknowledge with a reply only the person who typed the command sees."""
         await self.ack(text=text, blocks=blocks, response_type="ephemeral")
+
+    async def refuse(self, text: str) -> None:
+        """Answer that Warroom will not do what was typed, and why; logged at INFO."""
+        log_refusal(self.user_id, self.what, text)
+        await self.answer(text)
 
     def open_modal(self, view: dict[str, Any]) -> None:
         """Open a modal right after the ack (the trigger lives 3 s); tell the person if it fails."""
@@ -58,8 +63,7 @@ class CommandContext:
         response_url = str(self.command["response_url"])
 
         async def report(exc: BaseException) -> None:
-            text = exc.user_message if isinstance(exc, WarroomError) else APOLOGY
-            await self.deps.slack.respond(response_url, text)
+            await self.deps.slack.respond(response_url, answer_for(exc, user=self.user_id, what=name))
 
         self.deps.worker.submit(job, on_error=report, name=name, urgent=urgent)
 
@@ -80,6 +84,11 @@ class CommandContext:
     def channel_id(self) -> str:
         """Where the command was typed."""
         return str(self.command["channel_id"])
+
+    @property
+    def what(self) -> str:
+        """The command and subcommand, for the log (never the rest of the text: it may be anything)."""
+        return f"{self.command.get('command', '/incident')} {self.subcommand}".strip()
 
 
 Handler = Callable[[CommandContext], Awaitable[None]]
@@ -110,7 +119,7 @@ class Router:
         """Run the subcommand named first in the text, or answer with help or a suggestion."""
         text = context.args.strip()
         if len(text) > TEXT_MAX:
-            await context.answer(f"That command is {len(text)} characters; keep it under {TEXT_MAX}.")
+            await context.refuse(f"That command is {len(text)} characters; keep it under {TEXT_MAX}.")
             return
         name, _, rest = text.partition(" ")
         context.number = incident_number(name)
@@ -122,9 +131,9 @@ class Router:
             return
         subcommand = self.subcommands.get(name)
         if subcommand is None:
-            await context.answer(self.unknown(name))
+            await context.refuse(self.unknown(name))
             return
-        context.args = rest.strip()
+        context.args, context.subcommand = rest.strip(), name
         await subcommand.handler(context)
 
     def unknown(self, name: str) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from bot import clock
 from bot.adapters.slack import NameTaken, SlackCallFailed
 from bot.deps import Deps
+from bot.errors import WarroomError
 from bot.incidents.rules import channel_name
 from bot.incidents.service import (
     attach_channel,
@@ -43,6 +44,8 @@ def submit_open_war_room(
     assert incident_id is not None
 
     async def report(exc: BaseException) -> None:
+        if isinstance(exc, WarroomError):  # anything else the worker logged with its stack
+            log.warning("could not finish the war room of %s: %s", incident.ref, exc)
         if response_url:
             reason = exc.user_message if isinstance(exc, SlackCallFailed) else "an unexpected error"
             await deps.slack.respond(

@@ -72,7 +72,7 @@ def register(app: AsyncApp, deps: Deps, router: Router) -> None:
                 deps, int(metadata["incident_id"]), metadata["playbook"], metadata["action"], params, ctx
             )
 
-        submit_for(deps, job, user, channel)
+        submit_for(deps, job, body, channel)
 
 
 def _on_runbook_button(deps: Deps, *, preview: bool) -> Callable[..., Awaitable[None]]:
@@ -99,7 +99,7 @@ def _on_runbook_button(deps: Deps, *, preview: bool) -> Callable[..., Awaitable[
                 ctx = await context_for(deps, user, body["team"]["id"], channel)
                 await request(deps, incident.id, playbook_id, action_id, {}, ctx)
 
-        submit_for(deps, job, user, channel, urgent=True)
+        submit_for(deps, job, body, channel, urgent=True)
 
     return on_button
 
@@ -113,7 +113,7 @@ def _on_vote(deps: Deps, *, approve: bool) -> Callable[..., Awaitable[None]]:
             ctx = await context_for(deps, user, body["team"]["id"], channel)
             await cast_vote(deps, int(action["value"]), approve, ctx)
 
-        submit_for(deps, job, user, channel)
+        submit_for(deps, job, body, channel)
 
     return on_vote
 
@@ -131,7 +131,7 @@ async def on_run_command(ctx: CommandContext) -> None:
             find_action(ctx.deps.catalog, playbook_id, action_id), parse_assignments(rest)
         )
     except WarroomError as exc:
-        await ctx.answer(exc.user_message)
+        await ctx.refuse(exc.user_message)
         return
     await ctx.ack()
 
@@ -148,12 +148,12 @@ async def on_killswitch(ctx: CommandContext) -> None:
     """`/incident killswitch on|off [action]` for admins; stored, audited, effective at once."""
     state, _, reference = ctx.args.strip().partition(" ")
     if state.lower() not in ("on", "off"):
-        await ctx.answer("Use `/incident killswitch on|off [action]`, e.g. `/incident killswitch on`.")
+        await ctx.refuse("Use `/incident killswitch on|off [action]`, e.g. `/incident killswitch on`.")
         return
     try:
         scope = "/".join(resolve_action(ctx.deps.catalog, reference.strip())) if reference.strip() else "*"
     except WarroomError as exc:
-        await ctx.answer(exc.user_message)
+        await ctx.refuse(exc.user_message)
         return
     await ctx.ack()
 

@@ -35,7 +35,7 @@ def register(app: AsyncApp, deps: Deps, router: Router) -> None:
     ) -> None:
         await ack()
         playbook = deps.catalog.get(str(action.get("value")))
-        user, channel = body["user"]["id"], body.get("channel", {}).get("id", "")
+        channel = body.get("channel", {}).get("id", "")
 
         async def job() -> None:
             if playbook is None:
@@ -44,7 +44,7 @@ def register(app: AsyncApp, deps: Deps, router: Router) -> None:
                 )
             await deps.slack.open_form(body["trigger_id"], runbook_modal(playbook))
 
-        submit_for(deps, job, user, channel, urgent=True)
+        submit_for(deps, job, body, channel, urgent=True)
 
 
 async def on_runbooks(ctx: CommandContext) -> None:
@@ -52,7 +52,7 @@ async def on_runbooks(ctx: CommandContext) -> None:
     try:
         incident, facts = in_session(incident_facts, ctx.number, ctx.channel_id)
     except WarroomError as exc:
-        await ctx.answer(exc.user_message)
+        await ctx.refuse(exc.user_message)
         return
     fits = ctx.deps.catalog.match(facts)
     if not fits:
