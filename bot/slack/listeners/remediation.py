@@ -23,6 +23,8 @@ from bot.slack.remediation import cast_vote, preview_text, request
 from bot.slack.views.remediation import APPROVE, FORM, PREVIEW, REJECT, RUN, params_form, read_params_form
 from storage.session import run_in_session
 
+USAGE = "killswitch on|off [action|all] [reason…]"
+
 
 def register(app: AsyncApp, deps: Deps, router: Router) -> None:
     """Listen for the buttons and the form; add `run` and `killswitch` to the router."""
@@ -38,9 +40,9 @@ def register(app: AsyncApp, deps: Deps, router: Router) -> None:
     router.add(
         Subcommand(
             "killswitch",
-            "killswitch on|off [action]",
-            "stop or allow remediation (admins).",
-            ("/incident killswitch on", "/incident killswitch off rollback-checkout"),
+            USAGE,
+            "stop or allow remediation, all of it or one action (admins).",
+            ("/incident killswitch on all deploy freeze until 18:00", "/incident killswitch off all"),
             on_killswitch,
         )
     )
@@ -145,23 +147,27 @@ async def on_run_command(ctx: CommandContext) -> None:
 
 
 async def on_killswitch(ctx: CommandContext) -> None:
-    """`/incident killswitch on|off [action]` for admins; stored, audited, effective at once."""
-    state, _, reference = ctx.args.strip().partition(" ")
-    if state.lower() not in ("on", "off"):
-        await ctx.refuse("Use `/incident killswitch on|off [action]`, e.g. `/incident killswitch on`.")
+    """`/incident killswitch on|off [action|all] [reason…]` for admins; stored, audited, effective at once."""
+    state, _, rest = ctx.args.strip().partition(" ")
+    reference, _, reason = rest.strip().partition(" ")
+    state = state.lower()
+    if state not in ("on", "off"):
+        await ctx.refuse(f"Use `/incident {USAGE}`, e.g. `/incident killswitch on all deploy freeze`.")
         return
     try:
-        scope = "/".join(resolve_action(ctx.deps.catalog, reference.strip())) if reference.strip() else "*"
+        everything = reference.lower() in ("", "all")
+        scope = "*" if everything else "/".join(resolve_action(ctx.deps.catalog, reference))
     except WarroomError as exc:
-        await ctx.refuse(exc.user_message)
+        hint = f"For all remediation: `/incident killswitch {state} all [reason…]`."
+        await ctx.refuse(f"{exc.user_message} {hint}")
         return
     await ctx.ack()
 
     async def job() -> None:
         context = await ctx.asker()
-        await run_in_session(set_kill_switch, scope, state.lower() == "on", context)
+        await run_in_session(set_kill_switch, scope, state == "on", context, reason)
         what = "all remediation" if scope == "*" else f"`{scope}`"
-        verb = "stopped" if state.lower() == "on" else "allowed again"
-        await ctx.tell(f"Kill switch {state.lower()}: {what} {verb}, effective for the next run.")
+        verb = "stopped" if state == "on" else "allowed again"
+        await ctx.tell(f"Kill switch {state}: {what} {verb}, effective for the next run.")
 
     ctx.in_background(job, "/incident killswitch")
