@@ -156,9 +156,6 @@ def test_a_form_that_cannot_open_is_apologised_for_on_the_home_tab(warroom):
     assert open_home(warroom)[1] == "Your open incidents"  # gone when the tab is next opened
 
 
-def test_the_messages_tab_and_channel_joins_are_acknowledged_and_change_nothing(warroom):
+def test_the_messages_tab_is_acknowledged_and_changes_nothing(warroom):
     assert open_home(warroom, tab="messages") == []
-    joined = {"type": "member_joined_channel", "user": "U0BOB", "channel": "C0GENERAL", "team": "T0TEAM"}
-    response = send_event(warroom, joined, event_id="Ev0JOIN1")
-    warroom.settle()
-    assert response.status_code == 200 and warroom.slack_calls() == []
+    assert warroom.slack_calls() == []

@@ -42,11 +42,6 @@ def register(app: AsyncApp, deps: Deps) -> None:
             urgent=True,
         )
 
-    # The manifest subscribes to it; without a listener Bolt would answer Slack with a 404.
-    @app.event("member_joined_channel")
-    async def on_member_joined() -> None:
-        return
-
 
 async def publish_home(deps: Deps, user_id: str, *, notice: str = "") -> None:
     """Show `user_id` their open incidents and every open incident they may see."""
