@@ -27,7 +27,7 @@ def test_db_upgrade_migrates_a_new_database(tmp_path, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'w.db'}")
     result = CliRunner().invoke(cli, ["db", "upgrade"])
     assert result.exit_code == 0, result.output
-    assert "Database at migration 0006" in result.output
+    assert "Database at migration 0007" in result.output
 
 
 def test_demo_prints_what_people_see():
