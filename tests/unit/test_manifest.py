@@ -46,8 +46,10 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
 EVENT_SCOPES: dict[str, tuple[str, ...]] = {
     "app_home_opened": (),
     "app_mention": ("app_mentions:read",),
+    "app_uninstalled": (),
     "member_joined_channel": ("channels:read", "groups:read"),
     "reaction_added": ("reactions:read",),
+    "tokens_revoked": (),
 }
 COMMANDS = "commands"  # slash commands and shortcuts (api.slack.com/scopes/commands)
 
