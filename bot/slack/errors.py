@@ -26,18 +26,19 @@ def log_refusal(user: str, what: str, told: str) -> None:
     log.info("refused %s for %s: %s", what, user, _one_line(told))
 
 
-def answer_for(error: BaseException, *, user: str, what: str) -> str:
-    """What to tell `user` about `what` not happening, logged here when it is Warroom's answer.
-
-    An unexpected error gets the apology; whoever caught it logs it with its stack.
-    """
-    if not isinstance(error, WarroomError):
-        return APOLOGY
+def log_told(error: BaseException, *, user: str, what: str) -> None:
+    """Log a `WarroomError` that `user` is told about `what`: a refusal at INFO, Slack refusing
+    Warroom at WARNING. Anything else was logged with its stack by whoever caught it."""
     if isinstance(error, SlackCallFailed):
         log.warning("failed %s for %s: %s", what, user, _one_line(error.user_message))
-    else:
+    elif isinstance(error, WarroomError):
         log_refusal(user, what, error.user_message)
-    return error.user_message
+
+
+def answer_for(error: BaseException, *, user: str, what: str) -> str:
+    """What to tell `user` about `what` not happening (the apology for an unexpected error), logged."""
+    log_told(error, user=user, what=what)
+    return error.user_message if isinstance(error, WarroomError) else APOLOGY
 
 
 def asked(body: dict[str, Any]) -> str:

@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from bot import clock
 from bot.adapters.slack import NameTaken, SlackCallFailed
 from bot.deps import Deps
-from bot.errors import WarroomError
 from bot.incidents.rules import channel_name
 from bot.incidents.service import (
     attach_channel,
@@ -23,6 +22,7 @@ from bot.incidents.service import (
     record_announcement,
     rooms_to_finish,
 )
+from bot.slack.errors import log_told
 from bot.slack.runbooks import post_new_runbooks
 from bot.slack.views.card import announcement, incident_card, topic
 from bot.text import plural
@@ -44,8 +44,7 @@ def submit_open_war_room(
     assert incident_id is not None
 
     async def report(exc: BaseException) -> None:
-        if isinstance(exc, WarroomError):  # anything else the worker logged with its stack
-            log.warning("could not finish the war room of %s: %s", incident.ref, exc)
+        log_told(exc, user=incident.declared_by, what=f"opening the war room of {incident.ref}")
         if response_url:
             reason = exc.user_message if isinstance(exc, SlackCallFailed) else "an unexpected error"
             await deps.slack.respond(

@@ -10,7 +10,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from bot import clock
 from bot.deps import Deps
 from bot.incidents.notes import my_open_incidents, visible_open_incidents
-from bot.slack.errors import answer_for, asked
+from bot.slack.errors import APOLOGY, asked, log_told
 from bot.slack.views.declare import declare_modal
 from bot.slack.views.home import DECLARE_ACTION, home_view
 from storage.session import run_in_session
@@ -32,8 +32,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
         trigger_id, user_id = str(body["trigger_id"]), str(body["user"]["id"])
 
         async def report(exc: BaseException) -> None:
-            notice = answer_for(exc, user=user_id, what=asked(body))
-            await publish_home(deps, user_id, notice=notice)  # no response_url from a Home tab
+            log_told(exc, user=user_id, what=asked(body))
+            await publish_home(deps, user_id, notice=APOLOGY)  # no response_url from a Home tab
 
         deps.worker.submit(
             lambda: deps.slack.open_form(trigger_id, declare_modal(page_picker=deps.can_page)),
