@@ -20,7 +20,7 @@ def room(warroom, caplog):
     warroom.command("declare sev2 Checkout returns 500s")
     warroom.settle()
     warroom.sim.clear_calls()
-    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.INFO, logger="bot")  # the demo turns bot down to WARNING
     caplog.clear()
     with session_scope() as session:
         return session.exec(select(Incident)).one().channel_id
