@@ -132,7 +132,7 @@ def test_heroku_style_postgres_url_upgrades(scratch_database):
         cli, ["db", "upgrade"], env={"DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{scratch_database}"}
     )
     assert result.exit_code == 0, result.output
-    assert "Database at migration 0006" in result.output
+    assert "Database at migration 0007" in result.output
     again = CliRunner().invoke(
         cli,
         ["report", "incidents"],
