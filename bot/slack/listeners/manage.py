@@ -141,7 +141,7 @@ def _handler(change: Change) -> Callable[[CommandContext], Any]:
         try:
             params = change.parse(ctx.args)
         except InvalidInput as exc:
-            await ctx.answer(exc.user_message)
+            await ctx.refuse(exc.user_message)
             return
         await ctx.ack()
 
@@ -164,7 +164,7 @@ async def on_note(ctx: CommandContext) -> None:
     try:
         text = clean_note(ctx.args)
     except InvalidInput as exc:
-        await ctx.answer(exc.user_message)
+        await ctx.refuse(exc.user_message)
         return
     await ctx.ack()
 
