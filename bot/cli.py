@@ -110,12 +110,13 @@ def playbooks() -> None:
 def check_playbooks(directory: Path | None) -> None:
     """Validate every runbook in DIRECTORY (default: WARROOM_PLAYBOOKS_DIR); exit 1 on any error."""
     from bot.playbooks.loader import load_playbooks
+    from bot.text import plural
 
     directory = directory or _settings().warroom_playbooks_dir
     found, problems = load_playbooks(directory)
     for problem in problems:
         click.echo(str(problem), err=True)
-    click.echo(f"{len(found)} runbook(s) valid, {len(problems)} problem(s) in {directory}.")
+    click.echo(f"{plural(len(found), 'runbook')} valid, {plural(len(problems), 'problem')} in {directory}.")
     if problems:
         sys.exit(1)
 

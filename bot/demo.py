@@ -21,6 +21,7 @@ from bot.simulator import SlackSimulator
 from bot.simulator.automation import AutomationEndpoint
 from bot.simulator.harness import LocalWarroom, local_settings
 from bot.simulator.pagerduty import FakePagerDuty
+from bot.text import plural
 
 Out = Callable[[str], None]
 WEBHOOK_SECRET = "whsec_demo"
@@ -112,7 +113,7 @@ def _play(scene: Scene, automation: AutomationEndpoint) -> None:
     scene.later(2)
     scene.click("U0CAROL", room, "remediation.approve", scene.latest_run())
     scene.out(
-        f"\n  (the automation endpoint received {len(automation.hits)} call(s): "
+        f"\n  (the automation endpoint received {plural(len(automation.hits), 'call')}: "
         + ", ".join(
             f"{hit.path} {hit.body.get('parameters')} key={hit.idempotency_key}" for hit in automation.hits
         )

@@ -50,6 +50,9 @@ class Worker:
         An `urgent` job starts at once, outside the concurrency limit: opening a form must not
         wait behind background work, because its trigger id dies 3 s after the click.
 
+        `on_error` tells someone a `WarroomError` and logs it (a refusal is not the worker's
+        to log as a failure); any other exception is logged here with its stack, then reported.
+
         With `once`, jobs of that name run one at a time: while one waits to start this call is
         a no-op, and while one runs it runs once more afterwards (for what arrived meanwhile).
         A storm of webhooks makes one drain at a time, not ten thousand side by side.
@@ -92,9 +95,10 @@ class Worker:
         try:
             await job()
         except WarroomError as exc:
-            log.warning("%s did not complete: %s", name, exc)  # told to the person; no stack needed
-            if on_error is not None:
-                await self._report(on_error, exc, name)
+            if on_error is None:
+                log.warning("%s did not complete: %s", name, exc)  # no stack: Warroom's own sentence
+            else:
+                await self._report(on_error, exc, name)  # it tells the person, and logs what it told
         except Exception as exc:
             log.exception("%s failed: %s", name, exc)
             if on_error is not None:

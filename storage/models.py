@@ -189,6 +189,7 @@ class KillSwitch(SQLModel, table=True):
     engaged: bool
     changed_by: str = Field(max_length=32)
     changed_at: datetime = Field(sa_type=UTCDateTime)
+    reason: str = Field(default="", max_length=200)
 
 
 class WebhookDelivery(SQLModel, table=True):

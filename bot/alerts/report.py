@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from bot.text import plural
 from storage.models import Alert, AlertEvent
 
 FLAP_WINDOW = timedelta(hours=1)
@@ -118,7 +119,8 @@ def report_markdown(report: dict[str, Any]) -> str:
         lines.append("| — | no alerts in this window | | | | | | | | | |")
     lines += ["", "## Candidates for removal or downgrade", ""]
     lines += [
-        f"- **{c['service']}: {c['title']}** ({c['count']} alerts, {c['pages']} pages): {c['advice']}"
+        f"- **{c['service']}: {c['title']}** ({plural(c['count'], 'alert')}, {plural(c['pages'], 'page')}): "
+        f"{c['advice']}"
         for c in report["candidates"]
     ] or ["- none: every alert that paged led to an incident"]
     return "\n".join(lines) + "\n"

@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from bot.playbooks.models import Playbook
+from bot.text import noun
 
 MAX_MATCHES = 3
 ALERT_INDEX_CHARS = 3
@@ -116,7 +117,7 @@ class Catalog:
             reasons.append(f"alert {glob}")
         if keywords:
             ordered = [k for k in playbook.meta.match.keywords if k in keywords]
-            reasons.append(f"keyword{'s' if len(ordered) > 1 else ''} {', '.join(ordered)}")
+            reasons.append(f"{noun(len(ordered), 'keyword')} {', '.join(ordered)}")
         return Fit(playbook, score, tuple(reasons))
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from bot.postmortem.metrics import duration
 from bot.postmortem.models import Draft, Run
+from bot.text import plural
 
 
 def draft_json(draft: Draft) -> str:
@@ -267,12 +268,8 @@ def headline(draft: Draft) -> str:
     else:
         parts.append("not resolved")
     parts += [
-        _count(len(draft.remediation), "run"),
-        _count(len(draft.follow_ups), "follow-up"),
-        _count(len(draft.questions), "question"),
+        plural(len(draft.remediation), "run"),
+        plural(len(draft.follow_ups), "follow-up"),
+        plural(len(draft.questions), "question"),
     ]
     return " · ".join(parts)
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")

@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlmodel import Session, col
 
 from bot.postmortem import metrics
+from bot.text import plural
 from storage.models import Alert, FollowUp, Incident, RemediationRun, TimelineEvent
 
 SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
@@ -189,11 +190,10 @@ def report_markdown(figures: dict[str, Any]) -> str:
     runs, follow_ups = figures["remediation"], figures["follow_ups"]
     severities = ", ".join(f"{label}: {n}" for label, n in figures["by_severity"].items())
     rate = "—" if runs["success_rate"] is None else f"{runs['success_rate']:.0%}"
-    count = figures["incidents"]
     lines = [
         f"# Incidents report, {figures['since'][:10]} to {figures['until'][:10]}",
         "",
-        f"{count} incident{'' if count == 1 else 's'} declared (worst severity reached: {severities}).",
+        f"{plural(figures['incidents'], 'incident')} declared (worst severity reached: {severities}).",
         "",
         "| Measure | Median | p90 | Incidents |",
         "|---|---|---|---|",
@@ -204,7 +204,8 @@ def report_markdown(figures: dict[str, Any]) -> str:
         lines.append(f"| {name} | {median} | {p90} | {figure['n']} |")
     lines += [
         "",
-        f"- Remediation runs: {runs['total']} ({runs['automatic']} automatic, {runs['dry_run']} dry runs); "
+        f"- Remediation runs: {runs['total']} "
+        f"({runs['automatic']} automatic, {plural(runs['dry_run'], 'dry run')}); "
         f"{runs['succeeded']} succeeded, {runs['failed']} failed or timed out; success rate {rate}",
         f"- Follow-ups: {follow_ups['total']}, {follow_ups['open']} open, {follow_ups['overdue']} overdue",
     ]

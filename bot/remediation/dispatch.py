@@ -8,34 +8,56 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from bot.incidents.changes import Context, current_roles
+from bot.incidents.errors import InvalidInput
 from bot.incidents.permissions import NotAllowed
-from bot.incidents.rules import OPEN_STATUSES
+from bot.incidents.rules import OPEN_STATUSES, escape_mrkdwn
 from bot.incidents.service import get_incident, record_event
 from bot.playbooks.matching import Catalog
 from bot.playbooks.models import Action
 from bot.remediation.requests import get_run
 from bot.remediation.runs import RunRefused, describe, find_action, holds, transition
+from bot.text import plural
 from storage.models import KillSwitch, RemediationRun
 from storage.session import take_turn
 
+REASON_MAX = 200  # the kill_switches.reason column
 
-def kill_switch_engaged(session: Session, playbook_id: str, action_id: str) -> bool:
-    """Whether remediation is stopped for everything or for this action (newest change wins)."""
+
+def engaged_kill_switch(session: Session, playbook_id: str, action_id: str) -> KillSwitch | None:
+    """The kill switch stopping this action (all remediation's first), or None; newest change wins."""
     for scope in ("*", f"{playbook_id}/{action_id}"):
         statement = select(KillSwitch).where(KillSwitch.scope == scope).order_by(col(KillSwitch.id).desc())
         latest = session.exec(statement).first()
         if latest is not None and latest.engaged:
-            return True
-    return False
+            return latest
+    return None
 
 
-def set_kill_switch(session: Session, scope: str, engaged: bool, ctx: Context) -> KillSwitch:
+def set_kill_switch(
+    session: Session, scope: str, engaged: bool, ctx: Context, reason: str = ""
+) -> KillSwitch:
     """Engage or release a kill switch (admins only), as a new audit row; effective at the next dispatch."""
     if ctx.actor.user_id not in ctx.admins:
         raise NotAllowed("Only a Warroom admin (WARROOM_ADMINS) can use the kill switch.")
-    switch = KillSwitch(scope=scope, engaged=engaged, changed_by=ctx.actor.user_id, changed_at=ctx.at)
+    reason = " ".join(reason.split())
+    if len(reason) > REASON_MAX:
+        raise InvalidInput(f"The reason is {len(reason)} characters; keep it to {REASON_MAX}.")
+    switch = KillSwitch(
+        scope=scope, engaged=engaged, changed_by=ctx.actor.user_id, changed_at=ctx.at, reason=reason
+    )
     session.add(switch)
     return switch
+
+
+def kill_switch_refusal(switch: KillSwitch) -> str:
+    """Why a run was blocked: which kill switch, who engaged it, when and why, and how to release it."""
+    stopped = "all remediation" if switch.scope == "*" else f"`{switch.scope}`"
+    why = f": {escape_mrkdwn(switch.reason.rstrip('.'))}" if switch.reason else ""
+    release = "/incident killswitch off" + ("" if switch.scope == "*" else f" {switch.scope}")
+    return (
+        f"blocked by the kill switch on {stopped}, engaged by <@{switch.changed_by}> "
+        f"at {switch.changed_at:%Y-%m-%d %H:%M} UTC{why}. A Warroom admin releases it with `{release}`"
+    )
 
 
 def _runs_since(session: Session, run: RemediationRun, since: datetime) -> int:
@@ -61,9 +83,10 @@ def _refusal(session: Session, run: RemediationRun, action: Action, at: datetime
     if action.cooldown and _runs_since(session, run, at - timedelta(seconds=action.cooldown)):
         return f"{action.label} ran less than {action.cooldown // 60 or 1} min ago (cooldown)"
     if _runs_since(session, run, at - timedelta(hours=1)) >= action.max_runs_per_hour:
-        return f"{action.label} already ran {action.max_runs_per_hour} time(s) this hour"
-    if kill_switch_engaged(session, run.playbook_id, run.action_id):
-        return "the kill switch is on"
+        return f"{action.label} already ran {plural(action.max_runs_per_hour, 'time')} this hour"
+    switch = engaged_kill_switch(session, run.playbook_id, run.action_id)
+    if switch is not None:
+        return kill_switch_refusal(switch)
     if not run.target.strip() or run.target.strip().lower() in ("all", "*"):
         return "its target is empty or everything"
     return None
@@ -99,8 +122,9 @@ def announce_run(session: Session, run_id: int, catalog: Catalog, at: datetime) 
 def start_run(session: Session, run_id: int, at: datetime) -> RemediationRun:
     """announced → running, checking the kill switch right before anything is sent."""
     run = get_run(session, run_id)
-    if kill_switch_engaged(session, run.playbook_id, run.action_id):
-        transition(session, run, "blocked", at=at, detail="the kill switch is on")
+    switch = engaged_kill_switch(session, run.playbook_id, run.action_id)
+    if switch is not None:
+        transition(session, run, "blocked", at=at, detail=kill_switch_refusal(switch))
     elif not transition(session, run, "running", at=at, detail="dispatched", dispatched_at=at):
         raise RunRefused("This run is already under way.")
     return run

@@ -10,14 +10,23 @@ from typing import Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot.deps import Deps
-from bot.errors import WarroomError
 from bot.incidents.changes import Context
 from bot.incidents.rules import escape_mrkdwn, incident_number
 from bot.slack.effects import context_for
-from bot.slack.errors import APOLOGY
+from bot.slack.errors import answer_for, log_refusal
 
 TEXT_MAX = 4000
-SECTION_MAX = 3000
+# help's sections by topic, in reading order; a subcommand left out is shown under "More"
+HELP_TOPICS = (
+    ("Start", ("declare", "drill", "list")),
+    (
+        "Run it: in its war room, or name it first (`/incident INC-4 sev 2`)",
+        ("ic", "role", "sev", "status", "note", "update", "timeline", "resolve", "reopen"),
+    ),
+    ("Runbooks and fixes", ("runbooks", "run", "killswitch")),
+    ("Paging", ("page", "oncall")),
+    ("Afterwards", ("close", "postmortem", "followup", "followups")),
+)
 
 
 @dataclass
@@ -29,10 +38,16 @@ class CommandContext:
     command: dict[str, Any]
     args: str
     number: int | None = None
+    subcommand: str = ""
 
     async def answer(self, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
         """Acknowledge with a reply only the person who typed the command sees."""
         await self.ack(text=text, blocks=blocks, response_type="ephemeral")
+
+    async def refuse(self, text: str) -> None:
+        """Answer that Warroom will not do what was typed, and why; logged at INFO."""
+        log_refusal(self.user_id, self.what, text)
+        await self.answer(text)
 
     def open_modal(self, view: dict[str, Any]) -> None:
         """Open a modal right after the ack (the trigger lives 3 s); tell the person if it fails."""
@@ -48,8 +63,7 @@ class CommandContext:
         response_url = str(self.command["response_url"])
 
         async def report(exc: BaseException) -> None:
-            text = exc.user_message if isinstance(exc, WarroomError) else APOLOGY
-            await self.deps.slack.respond(response_url, text)
+            await self.deps.slack.respond(response_url, answer_for(exc, user=self.user_id, what=name))
 
         self.deps.worker.submit(job, on_error=report, name=name, urgent=urgent)
 
@@ -70,6 +84,11 @@ class CommandContext:
     def channel_id(self) -> str:
         """Where the command was typed."""
         return str(self.command["channel_id"])
+
+    @property
+    def what(self) -> str:
+        """The command and subcommand, for the log (never the rest of the text: it may be anything)."""
+        return f"{self.command.get('command', '/incident')} {self.subcommand}".strip()
 
 
 Handler = Callable[[CommandContext], Awaitable[None]]
@@ -100,7 +119,7 @@ class Router:
         """Run the subcommand named first in the text, or answer with help or a suggestion."""
         text = context.args.strip()
         if len(text) > TEXT_MAX:
-            await context.answer(f"That command is {len(text)} characters; keep it under {TEXT_MAX}.")
+            await context.refuse(f"That command is {len(text)} characters; keep it under {TEXT_MAX}.")
             return
         name, _, rest = text.partition(" ")
         context.number = incident_number(name)
@@ -112,9 +131,9 @@ class Router:
             return
         subcommand = self.subcommands.get(name)
         if subcommand is None:
-            await context.answer(self.unknown(name))
+            await context.refuse(self.unknown(name))
             return
-        context.args = rest.strip()
+        context.args, context.subcommand = rest.strip(), name
         await subcommand.handler(context)
 
     def unknown(self, name: str) -> str:
@@ -126,19 +145,17 @@ class Router:
         return f"`{shown}` is not an /incident subcommand.{hint} Type `/incident help` to see them all."
 
     def help_blocks(self) -> list[dict[str, Any]]:
-        """What each subcommand does, with examples."""
-        lines = ["*/incident* — declare and run incidents from Slack."]
-        for sub in sorted(self.subcommands.values(), key=lambda s: s.name):
-            examples = "  ".join(f"`{example}`" for example in sub.examples)
-            lines.append(f"• `/incident {sub.usage}` — {sub.summary}\n    e.g. {examples}")
-        lines.append("• `/incident help` — this message.")
-        lines.append(
-            "In a war room the commands act on its incident; anywhere else name it first, "
-            "e.g. `/incident INC-4 sev 2`."
-        )
-        sections: list[list[str]] = [[]]
-        for line in lines:  # a section holds at most 3,000 characters
-            if sum(len(kept) + 1 for kept in sections[-1]) + len(line) > SECTION_MAX:
-                sections.append([])
-            sections[-1].append(line)
-        return [{"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(kept)}} for kept in sections]
+        """What each subcommand does, with examples: a section per topic, well inside Slack's 3,000."""
+        shown = {name for _, names in HELP_TOPICS for name in names}
+        rest = tuple(sorted(name for name in self.subcommands if name not in shown))
+        sections = ["*/incident* — declare and run incidents from Slack. `/incident help` shows this."]
+        for heading, names in (*HELP_TOPICS, ("More", rest)):
+            lines = [self._help_line(self.subcommands[name]) for name in names if name in self.subcommands]
+            if lines:
+                sections.append("\n".join([f"*{heading}*", *lines]))
+        return [{"type": "section", "text": {"type": "mrkdwn", "text": text}} for text in sections]
+
+    @staticmethod
+    def _help_line(sub: Subcommand) -> str:
+        examples = "  ".join(f"`{example}`" for example in sub.examples)
+        return f"• `/incident {sub.usage}` — {sub.summary}\n    e.g. {examples}"

@@ -10,14 +10,13 @@ from bot import clock
 from bot.adapters.slack import SlackCallFailed
 from bot.alerts.links import opened_by
 from bot.deps import Deps
-from bot.errors import WarroomError
 from bot.incidents.changes import Context, Outcome, current_roles
 from bot.incidents.errors import InvalidInput
 from bot.incidents.permissions import Actor
 from bot.incidents.service import get_incident
 from bot.postmortem.closing import draft_link
 from bot.slack.alerts import resolve_linked_pagerduty
-from bot.slack.errors import APOLOGY
+from bot.slack.errors import answer_for, asked, asker
 from bot.slack.runbooks import post_new_runbooks
 from bot.slack.views.card import broadcast_line, incident_card, topic
 from storage.session import run_in_session
@@ -113,14 +112,18 @@ async def refresh_card(deps: Deps, incident_id: int | None) -> None:
 
 
 def submit_for(
-    deps: Deps, job: Callable[[], Awaitable[None]], user: str, channel: str, *, urgent: bool = False
+    deps: Deps,
+    job: Callable[[], Awaitable[None]],
+    body: dict[str, Any],
+    channel: str,
+    *,
+    urgent: bool = False,
 ) -> None:
-    """Run a click's `job` on the worker (at once when it opens a form); a refusal or failure is
-    told to the clicker in `channel`."""
+    """Run the `job` of a click or form (`body`) on the worker (at once when it opens a form); a
+    refusal or failure is told to whoever sent it, in `channel`."""
+    user, what = asker(body), asked(body)
 
     async def report(exc: BaseException) -> None:
-        await deps.slack.whisper(
-            channel, user, exc.user_message if isinstance(exc, WarroomError) else APOLOGY
-        )
+        await deps.slack.whisper(channel, user, answer_for(exc, user=user, what=what))
 
-    deps.worker.submit(job, on_error=report, name="click", urgent=urgent)
+    deps.worker.submit(job, on_error=report, name=what, urgent=urgent)

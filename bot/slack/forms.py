@@ -33,6 +33,6 @@ def press_opens_form(
             loaded = await run_in_session(load, int(action["value"]), ctx)
             await deps.slack.open_form(body["trigger_id"], build(loaded, channel))
 
-        submit_for(deps, job, user, channel, urgent=True)
+        submit_for(deps, job, body, channel, urgent=True)
 
     return on_press

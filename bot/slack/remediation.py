@@ -152,7 +152,7 @@ async def dispatch(deps: Deps, run: RemediationRun) -> None:
     )
     run = await run_in_session(start_run, run.id, clock.now())
     if run.state == "blocked":
-        await deps.slack.post(_room(run), blocked(run, "the kill switch is on"))
+        await deps.slack.post(_room(run), blocked(run, await _last_detail(run)))
         return
     await _run_and_report(deps, run, action)
 

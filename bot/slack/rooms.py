@@ -23,8 +23,10 @@ from bot.incidents.service import (
     record_announcement,
     rooms_to_finish,
 )
+from bot.slack.errors import log_told
 from bot.slack.runbooks import post_new_runbooks
 from bot.slack.views.card import announcement, incident_card, topic
+from bot.text import plural
 from storage.models import Incident
 from storage.session import run_in_session
 
@@ -43,6 +45,7 @@ def submit_open_war_room(
     assert incident_id is not None
 
     async def report(exc: BaseException) -> None:
+        log_told(exc, user=incident.declared_by, what=f"opening the war room of {incident.ref}")
         if response_url:
             reason = exc.user_message if isinstance(exc, SlackCallFailed) else "an unexpected error"
             await deps.slack.respond(
@@ -138,5 +141,5 @@ async def resume_unfinished_rooms(deps: Deps) -> int:
     for incident in unfinished:
         submit_open_war_room(deps, incident, response_url=None)
     if unfinished:
-        log.info("resuming %d unfinished war room(s)", len(unfinished))
+        log.info("resuming %s", plural(len(unfinished), "unfinished war room"))
     return len(unfinished)

@@ -123,7 +123,7 @@ def test_a_private_incident_is_hidden_from_an_outsiders_home(warroom):
 
     texts = open_home(warroom, "U0BOB")
     assert "Acquisition" not in str(texts) and refs(sections(texts)[1]) == ["INC-1"]
-    assert texts[-1] == "1 private incident(s) you are not part of are not shown"
+    assert texts[-1] == "1 private incident you are not part of is not shown"
     mine, everyone = sections(open_home(warroom, "U0CAROL"))
     assert mine[0].endswith("\nAcquisition leak :lock:")
     assert refs(everyone) == ["INC-2", "INC-1"]
@@ -156,9 +156,6 @@ def test_a_form_that_cannot_open_is_apologised_for_on_the_home_tab(warroom):
     assert open_home(warroom)[1] == "Your open incidents"  # gone when the tab is next opened
 
 
-def test_the_messages_tab_and_channel_joins_are_acknowledged_and_change_nothing(warroom):
+def test_the_messages_tab_is_acknowledged_and_changes_nothing(warroom):
     assert open_home(warroom, tab="messages") == []
-    joined = {"type": "member_joined_channel", "user": "U0BOB", "channel": "C0GENERAL", "team": "T0TEAM"}
-    response = send_event(warroom, joined, event_id="Ev0JOIN1")
-    warroom.settle()
-    assert response.status_code == 200 and warroom.slack_calls() == []
+    assert warroom.slack_calls() == []

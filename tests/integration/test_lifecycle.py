@@ -231,8 +231,11 @@ def test_list_shows_open_incidents_and_hides_private_ones_from_outsiders(warroom
     text = str(outsider["blocks"])
     assert "INC-1" in text and "Checkout returns 500s" in text and "IC <@U0ALICE>" in text
     assert "Acquisition" not in text and "INC-2" not in text
-    assert "1 private incident(s) you are not part of are not shown" in text
-    insider = str(warroom.command("list", user="U0CAROL", channel="C0GENERAL").json()["blocks"])
+    assert "1 private incident you are not part of is not shown" in text
+    assert outsider["text"] == "1 open incident"
+    answer = warroom.command("list", user="U0CAROL", channel="C0GENERAL").json()
+    assert answer["text"] == "2 open incidents"
+    insider = str(answer["blocks"])
     assert insider.index("INC-2") < insider.index("INC-1")  # worst first
     assert "Acquisition leak :lock:" in insider
 

@@ -261,23 +261,52 @@ def test_an_approval_after_the_window_expires_nothing(app, endpoint, monkeypatch
     assert told(app, "U0DAVE") == ["This request is expired; ask again if needed."]
 
 
-def test_the_kill_switch_stops_runs_and_is_for_admins(app, endpoint):
+def test_the_kill_switch_stops_runs_and_is_for_admins(app, endpoint, clock):
     assert app.command("killswitch on", user="U0ALICE", channel=room(app)).status_code == 200
     app.settle()
     assert [c.args["text"] for c in app.sim.calls_to("response_url")][-1] == (
         "Only a Warroom admin (WARROOM_ADMINS) can use the kill switch."
     )
-    app.command("killswitch on restart", user="U0DAVE", channel=room(app))
+    app.command("killswitch on restart Pods are being migrated.", user="U0DAVE", channel=room(app))
     app.settle()
+    assert [c.args["text"] for c in app.sim.calls_to("response_url")][-1] == (
+        "Kill switch on: `checkout/restart` stopped, effective for the next run."
+    )
     click(app, "remediation.run.restart", "checkout/restart")
     app.settle()
     assert endpoint.hits == []
-    assert any(t == ":no_entry: *Restart checkout* did not run: the kill switch is on." for t in said(app))
-    app.command("killswitch off restart", user="U0DAVE", channel=room(app))
+    assert said(app)[-1] == (
+        ":no_entry: *Restart checkout* did not run: blocked by the kill switch on `checkout/restart`, "
+        "engaged by <@U0DAVE> at 2026-11-24 09:00 UTC: Pods are being migrated. "
+        "A Warroom admin releases it with `/incident killswitch off checkout/restart`."
+    )
+    app.command("killswitch off checkout/restart", user="U0DAVE", channel=room(app))
     app.settle()
     click(app, "remediation.run.restart", "checkout/restart", ts="3.3")
     app.settle()
     assert len(endpoint.hits) == 1
+
+
+def test_the_kill_switch_on_all_remediation_says_how_to_release_it(app, endpoint, clock):
+    clock.minutes(5)
+    app.command("killswitch on all", user="U0DAVE", channel=room(app))
+    app.settle()
+    click(app, "remediation.run.restart", "checkout/restart")
+    app.settle()
+    assert endpoint.hits == []
+    assert said(app)[-1] == (
+        ":no_entry: *Restart checkout* did not run: blocked by the kill switch on all remediation, "
+        "engaged by <@U0DAVE> at 2026-11-24 09:05 UTC. "
+        "A Warroom admin releases it with `/incident killswitch off`."
+    )
+
+
+def test_a_kill_switch_reason_without_an_action_asks_for_all(app):
+    answer = app.command("killswitch on deploy freeze", user="U0DAVE", channel=room(app)).json()["text"]
+    assert answer == (
+        "No runbook has an action `deploy`; `/incident runbooks` lists them. "
+        "For all remediation: `/incident killswitch on all [reason…]`."
+    )
 
 
 def test_preview_shows_the_request_and_sends_nothing(app, endpoint):

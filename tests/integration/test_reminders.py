@@ -135,3 +135,10 @@ def test_a_resolved_incident_left_open_a_day_is_nudged_once_to_close(warroom, cl
     [button] = nudge.args["blocks"][1]["elements"]
     assert (button["action_id"], button["text"]["text"]) == ("card.close", "Close incident")
     assert nudges(10 + 48 * 60) == []  # once per resolution
+
+
+def test_a_one_minute_reminder_says_1_minute(warroom, clock):
+    warroom.deps.settings.warroom_reminder_minutes = {1: 1, 2: 30, 3: 60, 4: 0}
+    declare(warroom, "sev1")
+    [reminder] = tick(warroom, clock, 1)
+    assert reminder.args["text"].startswith("<@U0ALICE> no status update on INC-1 for 1 minute. ")

@@ -58,7 +58,7 @@ def test_runbooks_subcommand_lists_them_again_only_to_the_asker(warroom):
     assert "Checkout returns 5xx after a deploy" in answer["blocks"][0]["text"]["text"]
     assert warroom.slack_calls() == []
     elsewhere = warroom.command("INC-1 runbooks", channel="C0GENERAL").json()
-    assert elsewhere["text"] == "1 runbook(s) fit INC-1"
+    assert elsewhere["text"] == "1 runbook fits INC-1"
     none = warroom.command("runbooks", channel="C0GENERAL").json()
     assert none["text"].startswith("This channel is not an incident war room")
 

@@ -29,5 +29,5 @@ def test_long_lists_are_cut_short_within_slacks_100_blocks_per_home_tab():
     assert notes == [
         "Sorry, try again.",
         "and 20 more",
-        "and 110 more; 3 private incident(s) you are not part of are not shown",
+        "and 110 more; 3 private incidents you are not part of are not shown",
     ]

@@ -15,6 +15,7 @@ from bot.incidents.changes import AlreadyChanged
 from bot.incidents.errors import IncidentNotFound
 from bot.incidents.notes import add_message
 from bot.slack.effects import context_for
+from bot.slack.errors import answer_for
 from storage.session import run_in_session
 
 SHORTCUT_ID = "add_to_timeline"
@@ -77,7 +78,7 @@ async def _capture(
             return
         reply = exc.user_message
     except WarroomError as exc:
-        reply = exc.user_message
+        reply = answer_for(exc, user=user_id, what="adding a message to the timeline")
     await _reply(deps, user_id, channel, response_url, reply)
 
 

@@ -76,7 +76,7 @@ def _on_submit(deps: Deps, action_id: str) -> Callable[..., Awaitable[None]]:
             ctx = await context_for(deps, user, body["team"]["id"], channel)
             await apply(deps, incident_id, value, expected, ctx)
 
-        submit_for(deps, job, user, channel)
+        submit_for(deps, job, body, channel)
 
     return on_submit
 

@@ -16,6 +16,7 @@ from bot.incidents.rules import TITLE_MAX, Declaration, clean_title, escape_mrkd
 from bot.incidents.service import declare_incident
 from bot.slack.commands import CommandContext, Router, Subcommand
 from bot.slack.effects import context_for
+from bot.slack.errors import answer_for
 from bot.slack.paging import send_page
 from bot.slack.rooms import AfterOpen, submit_open_war_room
 from bot.slack.views.declare import (
@@ -100,7 +101,7 @@ async def on_declare_command(ctx: CommandContext) -> None:
         if title:
             title = clean_title(title)
     except InvalidInput as exc:
-        await ctx.answer(exc.user_message)
+        await ctx.refuse(exc.user_message)
         return
     command = ctx.command
     if not title:
@@ -116,12 +117,12 @@ async def on_drill_command(ctx: CommandContext) -> None:
     """Start a practice incident on a runbook's scenario; without one, list the scenarios."""
     playbooks = ctx.deps.catalog.playbooks
     if ctx.number is not None:
-        await ctx.answer("`/incident drill` starts a new practice incident; type it without naming one.")
+        await ctx.refuse("`/incident drill` starts a new practice incident; type it without naming one.")
         return
     try:
         severity, scenario = parse_declare(ctx.args)
     except InvalidInput as exc:
-        await ctx.answer(exc.user_message)
+        await ctx.refuse(exc.user_message)
         return
     playbook = playbooks.get(scenario.strip().lower())
     if playbook is None:
@@ -168,8 +169,9 @@ def _page_when_open(
             service = await gateway.service(choice.id)
             await send_page(deps, gateway, incident, service, "", context)
         except WarroomError as exc:
+            refusal = answer_for(exc, user=body["user"]["id"], what="the declare form's page")
             if response_url:
                 hint = " The war room is open: page again with `/incident page <service>`."
-                await deps.slack.respond(response_url, exc.user_message + hint)
+                await deps.slack.respond(response_url, refusal + hint)
 
     return page

@@ -72,7 +72,7 @@ def register(app: AsyncApp, deps: Deps, router: Router) -> None:
             if problem:
                 await deps.slack.whisper(channel, user, problem)
 
-        submit_for(deps, job, user, channel)
+        submit_for(deps, job, body, channel)
 
     @app.action(DONE_PATTERN)
     async def on_done(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -84,7 +84,7 @@ def register(app: AsyncApp, deps: Deps, router: Router) -> None:
             followup, _ = await run_in_session(mark_done, followup_id(action.get("value")), ctx)
             await show_done(deps, followup, body)
 
-        submit_for(deps, job, user, channel)
+        submit_for(deps, job, body, channel)
 
 
 async def on_followup(ctx: CommandContext) -> None:
@@ -96,7 +96,7 @@ async def on_followup(ctx: CommandContext) -> None:
     try:
         draft = parse_followup(ctx.args, earliest_today(clock.now()))
     except InvalidInput as exc:
-        await ctx.answer(exc.user_message)
+        await ctx.refuse(exc.user_message)
         return
     await ctx.ack()
     key = f"trigger:{ctx.command['trigger_id']}"

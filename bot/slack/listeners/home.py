@@ -10,7 +10,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from bot import clock
 from bot.deps import Deps
 from bot.incidents.notes import my_open_incidents, visible_open_incidents
-from bot.slack.errors import APOLOGY
+from bot.slack.errors import APOLOGY, asked, log_told
 from bot.slack.views.declare import declare_modal
 from bot.slack.views.home import DECLARE_ACTION, home_view
 from storage.session import run_in_session
@@ -32,6 +32,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         trigger_id, user_id = str(body["trigger_id"]), str(body["user"]["id"])
 
         async def report(exc: BaseException) -> None:
+            log_told(exc, user=user_id, what=asked(body))
             await publish_home(deps, user_id, notice=APOLOGY)  # no response_url from a Home tab
 
         deps.worker.submit(
@@ -40,11 +41,6 @@ def register(app: AsyncApp, deps: Deps) -> None:
             name="open a form",
             urgent=True,
         )
-
-    # The manifest subscribes to it; without a listener Bolt would answer Slack with a 404.
-    @app.event("member_joined_channel")
-    async def on_member_joined() -> None:
-        return
 
 
 async def publish_home(deps: Deps, user_id: str, *, notice: str = "") -> None:

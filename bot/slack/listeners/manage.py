@@ -147,7 +147,7 @@ def _handler(change: Change) -> Callable[[CommandContext], Any]:
         try:
             change.parse(ctx.args)  # a mistake is answered now; the job parses it again
         except InvalidInput as exc:
-            await ctx.answer(exc.user_message)
+            await ctx.refuse(exc.user_message)
             return
         await run_in_session(record_command, change.name, ctx.args, ctx.number, ctx.command)
         ctx.deps.jobs.wake()
@@ -183,7 +183,7 @@ async def on_note(ctx: CommandContext) -> None:
     try:
         text = clean_note(ctx.args)
     except InvalidInput as exc:
-        await ctx.answer(exc.user_message)
+        await ctx.refuse(exc.user_message)
         return
     await ctx.ack()
 

@@ -54,10 +54,10 @@ async def on_page(ctx: CommandContext) -> None:
     name, message = _service_and_rest(ctx.args)
     gateway = ctx.deps.pagerduty
     if not name:
-        await ctx.answer(PAGE_USAGE)
+        await ctx.refuse(PAGE_USAGE)
         return
     if gateway is None or not gateway.can_write:
-        await ctx.answer(NOT_CONFIGURED)
+        await ctx.refuse(NOT_CONFIGURED)
         return
     await ctx.ack()
 
@@ -85,7 +85,7 @@ async def on_oncall(ctx: CommandContext) -> None:
     """Who is on call for the named service, or for every service the incident touches."""
     gateway = ctx.deps.pagerduty
     if gateway is None:
-        await ctx.answer(NOT_CONFIGURED)
+        await ctx.refuse(NOT_CONFIGURED)
         return
     name = _straight_quotes(ctx.args).strip('"').strip()
     await ctx.ack()

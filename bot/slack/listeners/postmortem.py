@@ -58,13 +58,13 @@ def register(app: AsyncApp, deps: Deps, router: Router) -> None:
             ctx = await context_for(deps, user, body["team"]["id"], channel)
             await close_and_post(deps, incident_id, review, ctx)
 
-        submit_for(deps, job, user, channel or user)
+        submit_for(deps, job, body, channel or user)
 
 
 async def on_close_command(ctx: CommandContext) -> None:
     """Open the close form, once the asker may close a resolved incident."""
     if ctx.args:
-        await ctx.answer("`/incident close` takes no text: it opens a short form.")
+        await ctx.refuse("`/incident close` takes no text: it opens a short form.")
         return
     await ctx.ack()
 
@@ -79,7 +79,7 @@ async def on_close_command(ctx: CommandContext) -> None:
 async def on_postmortem_command(ctx: CommandContext) -> None:
     """Post the draft again in the war room, built from what is recorded now."""
     if ctx.args:
-        await ctx.answer("`/incident postmortem` takes no text.")
+        await ctx.refuse("`/incident postmortem` takes no text.")
         return
     await ctx.ack()
 

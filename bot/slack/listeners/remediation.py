@@ -23,6 +23,8 @@ from bot.slack.remediation import cast_vote, preview_text, request
 from bot.slack.views.remediation import APPROVE, FORM, PREVIEW, REJECT, RUN, params_form, read_params_form
 from storage.session import run_in_session
 
+USAGE = "killswitch on|off [action|all] [reason…]"
+
 
 def register(app: AsyncApp, deps: Deps, router: Router) -> None:
     """Listen for the buttons and the form; add `run` and `killswitch` to the router."""
@@ -38,9 +40,9 @@ def register(app: AsyncApp, deps: Deps, router: Router) -> None:
     router.add(
         Subcommand(
             "killswitch",
-            "killswitch on|off [action]",
-            "stop or allow remediation (admins).",
-            ("/incident killswitch on", "/incident killswitch off rollback-checkout"),
+            USAGE,
+            "stop or allow remediation, all of it or one action (admins).",
+            ("/incident killswitch on all deploy freeze until 18:00", "/incident killswitch off all"),
             on_killswitch,
         )
     )
@@ -72,7 +74,7 @@ def register(app: AsyncApp, deps: Deps, router: Router) -> None:
                 deps, int(metadata["incident_id"]), metadata["playbook"], metadata["action"], params, ctx
             )
 
-        submit_for(deps, job, user, channel)
+        submit_for(deps, job, body, channel)
 
 
 def _on_runbook_button(deps: Deps, *, preview: bool) -> Callable[..., Awaitable[None]]:
@@ -99,7 +101,7 @@ def _on_runbook_button(deps: Deps, *, preview: bool) -> Callable[..., Awaitable[
                 ctx = await context_for(deps, user, body["team"]["id"], channel)
                 await request(deps, incident.id, playbook_id, action_id, {}, ctx)
 
-        submit_for(deps, job, user, channel, urgent=True)
+        submit_for(deps, job, body, channel, urgent=True)
 
     return on_button
 
@@ -113,7 +115,7 @@ def _on_vote(deps: Deps, *, approve: bool) -> Callable[..., Awaitable[None]]:
             ctx = await context_for(deps, user, body["team"]["id"], channel)
             await cast_vote(deps, int(action["value"]), approve, ctx)
 
-        submit_for(deps, job, user, channel)
+        submit_for(deps, job, body, channel)
 
     return on_vote
 
@@ -131,7 +133,7 @@ async def on_run_command(ctx: CommandContext) -> None:
             find_action(ctx.deps.catalog, playbook_id, action_id), parse_assignments(rest)
         )
     except WarroomError as exc:
-        await ctx.answer(exc.user_message)
+        await ctx.refuse(exc.user_message)
         return
     await ctx.ack()
 
@@ -145,23 +147,27 @@ async def on_run_command(ctx: CommandContext) -> None:
 
 
 async def on_killswitch(ctx: CommandContext) -> None:
-    """`/incident killswitch on|off [action]` for admins; stored, audited, effective at once."""
-    state, _, reference = ctx.args.strip().partition(" ")
-    if state.lower() not in ("on", "off"):
-        await ctx.answer("Use `/incident killswitch on|off [action]`, e.g. `/incident killswitch on`.")
+    """`/incident killswitch on|off [action|all] [reason…]` for admins; stored, audited, effective at once."""
+    state, _, rest = ctx.args.strip().partition(" ")
+    reference, _, reason = rest.strip().partition(" ")
+    state = state.lower()
+    if state not in ("on", "off"):
+        await ctx.refuse(f"Use `/incident {USAGE}`, e.g. `/incident killswitch on all deploy freeze`.")
         return
     try:
-        scope = "/".join(resolve_action(ctx.deps.catalog, reference.strip())) if reference.strip() else "*"
+        everything = reference.lower() in ("", "all")
+        scope = "*" if everything else "/".join(resolve_action(ctx.deps.catalog, reference))
     except WarroomError as exc:
-        await ctx.answer(exc.user_message)
+        hint = f"For all remediation: `/incident killswitch {state} all [reason…]`."
+        await ctx.refuse(f"{exc.user_message} {hint}")
         return
     await ctx.ack()
 
     async def job() -> None:
         context = await ctx.asker()
-        await run_in_session(set_kill_switch, scope, state.lower() == "on", context)
+        await run_in_session(set_kill_switch, scope, state == "on", context, reason)
         what = "all remediation" if scope == "*" else f"`{scope}`"
-        verb = "stopped" if state.lower() == "on" else "allowed again"
-        await ctx.tell(f"Kill switch {state.lower()}: {what} {verb}, effective for the next run.")
+        verb = "stopped" if state == "on" else "allowed again"
+        await ctx.tell(f"Kill switch {state}: {what} {verb}, effective for the next run.")
 
     ctx.in_background(job, "/incident killswitch")

@@ -31,4 +31,4 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 channel, ts, text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
             )
 
-        submit_for(deps, job, user, channel)
+        submit_for(deps, job, body, channel)

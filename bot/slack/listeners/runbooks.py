@@ -13,6 +13,7 @@ from bot.playbooks.service import incident_facts
 from bot.slack.commands import CommandContext, Router, Subcommand
 from bot.slack.effects import submit_for
 from bot.slack.views.runbooks import READ, runbook_message, runbook_modal
+from bot.text import noun, plural
 from storage.session import in_session
 
 
@@ -34,7 +35,7 @@ def register(app: AsyncApp, deps: Deps, router: Router) -> None:
     ) -> None:
         await ack()
         playbook = deps.catalog.get(str(action.get("value")))
-        user, channel = body["user"]["id"], body.get("channel", {}).get("id", "")
+        channel = body.get("channel", {}).get("id", "")
 
         async def job() -> None:
             if playbook is None:
@@ -43,7 +44,7 @@ def register(app: AsyncApp, deps: Deps, router: Router) -> None:
                 )
             await deps.slack.open_form(body["trigger_id"], runbook_modal(playbook))
 
-        submit_for(deps, job, user, channel, urgent=True)
+        submit_for(deps, job, body, channel, urgent=True)
 
 
 async def on_runbooks(ctx: CommandContext) -> None:
@@ -51,11 +52,12 @@ async def on_runbooks(ctx: CommandContext) -> None:
     try:
         incident, facts = in_session(incident_facts, ctx.number, ctx.channel_id)
     except WarroomError as exc:
-        await ctx.answer(exc.user_message)
+        await ctx.refuse(exc.user_message)
         return
     fits = ctx.deps.catalog.match(facts)
     if not fits:
         await ctx.answer(f"No runbook in the playbooks folder fits {incident.ref} yet.")
         return
     blocks = [block for fit in fits for block in runbook_message(fit)[1]]
-    await ctx.answer(f"{len(fits)} runbook(s) fit {incident.ref}", blocks)
+    count = len(fits)
+    await ctx.answer(f"{plural(count, 'runbook')} {noun(count, 'fits', 'fit')} {incident.ref}", blocks)

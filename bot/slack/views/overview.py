@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.incidents.rules import Role, Severity, Status, escape_mrkdwn
 from bot.slack.views import Blocks
+from bot.text import noun, plural
 from storage.models import Incident, TimelineEvent
 
 SECTION_TEXT_MAX = 3000
@@ -59,7 +60,8 @@ def incident_sections(
     if len(incidents) > LIST_MAX:
         notes.append(f"and {len(incidents) - LIST_MAX} more")
     if hidden:
-        notes.append(f"{hidden} private incident(s) you are not part of are not shown")
+        private = plural(hidden, "private incident")
+        notes.append(f"{private} you are not part of {noun(hidden, 'is', 'are')} not shown")
     if notes:
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": "; ".join(notes)}]})
     return blocks
@@ -67,7 +69,7 @@ def incident_sections(
 
 def incident_list(incidents: list[Incident], *, now: datetime, hidden: int) -> tuple[str, Blocks]:
     """Open incidents, worst first: severity, status, IC, age, channel."""
-    text = f"{len(incidents)} open incident(s)" if incidents else _none_open(hidden)
+    text = plural(len(incidents), "open incident") if incidents else _none_open(hidden)
     return text, incident_sections(incidents, now=now, hidden=hidden)
 
 

@@ -10,6 +10,7 @@ from bot.incidents.rules import escape_mrkdwn
 from bot.playbooks.models import Action, Playbook
 from bot.remediation.runs import describe
 from bot.slack.views import Blocks
+from bot.text import plural
 from storage.models import RemediationRun
 
 RUN, PREVIEW, APPROVE, REJECT, FORM = (
@@ -137,8 +138,8 @@ def request_message(run: RemediationRun, action: Action, approved_by: list[str])
     lines = [
         f":raising_hand: <@{run.requested_by}> asks to run *{escape_mrkdwn(run.label)}* on "
         f"*{escape_mrkdwn(run.target)}* ({_params(run)}).",
-        f"Risk {run.risk}: needs {run.required_approvals} approval(s) from {describe(action.approvers)}, "
-        f"not the requester. Expires {run.expires_at:%H:%M} UTC.",
+        f"Risk {run.risk}: needs {plural(run.required_approvals, 'approval')} from "
+        f"{describe(action.approvers)}, not the requester. Expires {run.expires_at:%H:%M} UTC.",
     ]
     if run.dry_run:
         lines.append("*Dry run: approving it sends nothing; Warroom shows what it would have sent.*")

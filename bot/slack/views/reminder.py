@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.slack.views import Blocks
 from bot.slack.views.controls import CLOSE, UPDATE
+from bot.text import plural
 from storage.models import Incident
 
 SNOOZE = "reminder.snooze"
@@ -12,7 +13,7 @@ SNOOZE = "reminder.snooze"
 def reminder_message(incident: Incident, minutes: int) -> tuple[str, Blocks]:
     """Tell the IC an update is due, with buttons to post one or snooze."""
     text = (
-        f"<@{incident.commander_id}> no status update on {incident.ref} for {minutes} minutes. "
+        f"<@{incident.commander_id}> no status update on {incident.ref} for {plural(minutes, 'minute')}. "
         "Stakeholders are waiting: post one with `/incident update <text>` or the button."
     )
     buttons = [

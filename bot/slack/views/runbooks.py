@@ -10,6 +10,7 @@ from bot.playbooks.matching import Fit
 from bot.playbooks.models import Action, Playbook
 from bot.slack.views import Blocks
 from bot.slack.views.remediation import action_buttons
+from bot.text import plural
 
 READ = "runbook.read"
 SECTION_MAX = 2900
@@ -18,7 +19,7 @@ MODAL_BLOCKS_MAX = 100
 
 def _action_line(action: Action) -> str:
     approvals = action.required_approvals
-    needs = f"{approvals} approval{'s' if approvals != 1 else ''}" if approvals else "no approval"
+    needs = plural(approvals, "approval") if approvals else "no approval"
     label, target = escape_mrkdwn(action.label), escape_mrkdwn(action.target)
     return f"• {label} — {action.risk.value} risk, {needs}, on {target}"
 
