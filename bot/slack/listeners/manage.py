@@ -15,6 +15,7 @@ from slack_bolt.async_app import AsyncApp
 from sqlmodel import Session
 
 from bot.deps import Deps
+from bot.errors import WarroomError
 from bot.flows.changes import COMMAND, change_and_record, record_command
 from bot.incidents.changes import (
     Outcome,
@@ -31,6 +32,7 @@ from bot.incidents.rules import Role, clean_note, clean_summary, parse_severity,
 from bot.jobs.queue import Claimed
 from bot.slack.commands import CommandContext, Router, Subcommand
 from bot.slack.effects import context_for, require_person
+from bot.slack.errors import log_told
 from storage.session import run_in_session
 
 Parser = Callable[[str], tuple[Any, ...]]
@@ -162,6 +164,13 @@ def run_change(deps: Deps, job: Claimed) -> Awaitable[None]:
     change = next(change for change in CHANGES if change.name == payload["change"])
 
     async def run() -> None:
+        try:
+            await attempt()
+        except WarroomError as exc:  # the dispatcher tells them; the log says who was refused what
+            log_told(exc, user=str(payload["user"]), what=f"/incident {change.name}")
+            raise
+
+    async def attempt() -> None:
         params = change.parse(str(payload["args"]))
         if change.names_person:
             await require_person(deps, params[-1])
