@@ -37,9 +37,16 @@ FORM_DEADLINE_SECONDS = 2.5
 class SlackCallFailed(WarroomError):
     """Slack refused a call; the message names the method and Slack's reason."""
 
+    transient = False  # whether a durable job meeting it should try again later
+
     def __init__(self, method: str, error: str) -> None:
-        super().__init__(f"Slack refused {method}: {error}")
+        super().__init__(self.describe(method, error))
         self.method, self.error = method, error
+
+    @staticmethod
+    def describe(method: str, error: str) -> str:
+        """What the person is told."""
+        return f"Slack refused {method}: {error}"
 
 
 class NameTaken(SlackCallFailed):
@@ -49,19 +56,23 @@ class NameTaken(SlackCallFailed):
 class SlackAccessLost(SlackCallFailed):
     """The bot token no longer works (revoked, uninstalled, deactivated): nothing is sent."""
 
-    def __init__(self, method: str, error: str) -> None:
-        WarroomError.__init__(
-            self, f"Warroom has lost its access to Slack ({error}); an admin must reinstall it."
-        )
-        self.method, self.error = method, error
+    transient = True  # jobs wait (the dispatcher pauses) until a valid token is back
+
+    @staticmethod
+    def describe(method: str, error: str) -> str:
+        """What the person is told."""
+        return f"Warroom has lost its access to Slack ({error}); an admin must reinstall it."
 
 
 class SlackTooSlow(SlackCallFailed):
     """Slack did not answer, or asked to wait, past the call's deadline."""
 
-    def __init__(self, method: str, error: str) -> None:
-        WarroomError.__init__(self, f"Slack is too slow right now ({method}: {error}); try again shortly.")
-        self.method, self.error = method, error
+    transient = True
+
+    @staticmethod
+    def describe(method: str, error: str) -> str:
+        """What the person is told."""
+        return f"Slack is too slow right now ({method}: {error}); try again shortly."
 
 
 class SlackGateway:

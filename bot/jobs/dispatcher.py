@@ -42,8 +42,8 @@ class Retry(Exception):
 
 
 def is_transient(error: BaseException) -> bool:
-    """Whether trying again later may succeed: timeouts, rate limits, lost access, databases."""
-    return isinstance(error, Retry | OSError | TimeoutError) or bool(getattr(error, "transient", False))
+    """Whether a refusal says to try again later (Slack slow, access lost) rather than never."""
+    return bool(getattr(error, "transient", False))
 
 
 class Dispatcher:

@@ -202,3 +202,28 @@ def test_warroom_jobs_lists_failed_and_stuck_jobs_and_retries_one(db, monkeypatc
     assert retried.exit_code == 0 and "queued again" in retried.output
     again = CliRunner().invoke(cli, ["jobs", "retry", str(failed.id)])
     assert again.exit_code == 1 and f"No failed job {failed.id}" in again.output
+
+
+def test_slack_being_too_slow_is_retried_later_not_told_as_a_refusal(db, clock):
+    from bot.adapters.slack import SlackTooSlow
+
+    record("slow-slack")
+    told: list[str] = []
+
+    async def main() -> None:
+        async def slow(job: Claimed) -> None:
+            raise SlackTooSlow("chat.postMessage", "no answer within 20 s")
+
+        async def tell(job: Claimed, text: str) -> None:
+            told.append(text)
+
+        dispatcher = Dispatcher(1, tell=tell)
+        dispatcher.register("echo", slow)
+        dispatcher.start()
+        await asyncio.sleep(0.5)
+        await dispatcher.stop(grace=1)
+
+    asyncio.run(main())
+    [job] = jobs()
+    assert told == [] and (job.state, job.attempts) == ("queued", 1) and job.run_after > T0
+    assert job.last_error is not None and job.last_error.startswith("Slack is too slow right now")
