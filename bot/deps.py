@@ -35,8 +35,11 @@ class Deps:
         slack = SlackGateway(token, settings.slack_api_url)
 
         async def tell(job: Claimed, text: str) -> None:
-            if job.tell and job.tell.get("response_url"):
-                await slack.respond(str(job.tell["response_url"]), text)
+            where = job.tell or {}
+            if where.get("response_url"):
+                await slack.respond(str(where["response_url"]), text)
+            elif where.get("channel") and where.get("user"):
+                await slack.whisper(str(where["channel"]), str(where["user"]), text)
 
         return cls(
             settings=settings,

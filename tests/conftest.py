@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401
+from bot.jobs import faults
 from bot.simulator import SlackSimulator
 from bot.simulator.harness import LocalWarroom, local_settings
 from bot.simulator.pagerduty import FakePagerDuty
@@ -73,6 +74,13 @@ def pd() -> Iterator[FakePagerDuty]:
     fake.start()
     yield fake
     fake.stop()
+
+
+@pytest.fixture(autouse=True)
+def no_crash_points() -> Iterator[None]:
+    """A crash point a test armed and did not reach does not fire in the next test."""
+    yield
+    faults.disarm()
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from bot import clock
 from bot.deps import Deps
 from bot.incidents.changes import Outcome
 from bot.incidents.service import get_incident
-from bot.jobs import queue
+from bot.jobs import faults, queue
 from bot.jobs.queue import Claimed
 from bot.slack.effects import apply_outcome  # the renderer still lives with the Slack edge
 from storage.session import run_in_session
@@ -94,3 +94,4 @@ async def show_outcome(deps: Deps, job: Claimed) -> None:
     )
     since = job.created_at.timestamp() - 60 if job.retried else None
     await apply_outcome(deps, outcome, key=job.key, reconcile_since=since)
+    faults.step("outcome.shown")

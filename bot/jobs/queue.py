@@ -149,8 +149,11 @@ def retry_failed(session: Session, job_id: int, *, at: datetime) -> bool:
 
 
 def busy(session: Session, *, at: datetime) -> int:
-    """Jobs due or running now."""
-    due = or_(and_(JOBS.c.state == QUEUED, JOBS.c.run_after <= at), JOBS.c.state == RUNNING)
+    """Jobs due now: queued, or running under a lease that ran out (to be taken over)."""
+    due = or_(
+        and_(JOBS.c.state == QUEUED, JOBS.c.run_after <= at),
+        and_(JOBS.c.state == RUNNING, JOBS.c.lease_until < at),
+    )
     return int(session.execute(select(func.count()).select_from(JOBS).where(due)).scalar_one())
 
 

@@ -29,6 +29,7 @@ from bot.incidents.errors import InvalidInput
 from bot.incidents.notes import add_note, post_update
 from bot.incidents.roles import assign_role
 from bot.incidents.rules import Role, clean_note, clean_summary, parse_severity, parse_status, parse_user
+from bot.jobs import faults
 from bot.jobs.queue import Claimed
 from bot.slack.commands import CommandContext, Router, Subcommand
 from bot.slack.effects import context_for, require_person
@@ -182,6 +183,7 @@ def run_change(deps: Deps, job: Claimed) -> Awaitable[None]:
             return outcome
 
         if await run_in_session(change_and_record, job, make):
+            faults.step("change.committed")
             deps.jobs.wake()
 
     return run()
