@@ -67,6 +67,22 @@ class CommandContext:
 
         self.deps.worker.submit(job, on_error=report, name=name, urgent=urgent)
 
+    async def record(self, kind: str, **payload: Any) -> None:
+        """Record the after-ack work as a durable job, keyed by this command's trigger (Slack's
+        retry of the same request finds it recorded). The job's payload also names the asker,
+        their team, the channel, the incident number and the rest of the text; a refusal or
+        failure the job meets is told to the asker through the command's response URL."""
+        asked = {
+            "user": self.user_id,
+            "team": str(self.command["team_id"]),
+            "channel": self.channel_id,
+            "number": self.number,
+            "args": self.args,
+        }
+        key = f"{kind}:{self.command['trigger_id']}"
+        tell = {"response_url": str(self.command["response_url"])}
+        await self.deps.jobs.submit(kind, key, asked | payload, tell=tell)
+
     async def tell(self, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
         """Answer later (from the worker), only to the person who asked."""
         await self.deps.slack.respond(str(self.command["response_url"]), text, blocks)

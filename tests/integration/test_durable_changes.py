@@ -12,7 +12,7 @@ from bot.flows.changes import record_command
 from bot.jobs import faults
 from bot.jobs.dispatcher import LEASE
 from bot.simulator.harness import BROADCAST, LocalWarroom, local_settings
-from storage.models import Incident, Job
+from storage.models import Incident, Job, TimelineEvent
 from storage.session import in_session, session_scope
 
 
@@ -71,3 +71,16 @@ def test_a_crash_at_either_step_of_a_change_shows_it_exactly_once(warroom, clock
         looked = warroom.sim.calls_to("conversations.history")
         history = [call for call in looked if call.args.get("include_all_metadata")]
         assert history, "the takeover looked for its posts before posting"
+
+
+def test_a_note_crashed_after_it_was_added_is_on_the_timeline_once_and_confirmed(warroom, clock):
+    room = declare(warroom)
+    faults.arm("note.added")
+    warroom.command("note Deploy 4512 started", channel=room)
+    warroom.settle()
+    clock.at += LEASE + timedelta(seconds=1)
+    warroom.deps.jobs.wake()
+    warroom.settle()
+    notes = in_session(lambda s: list(s.exec(select(TimelineEvent).where(TimelineEvent.kind == "note"))))
+    assert [note.text for note in notes] == ["Deploy 4512 started"]
+    assert any("Added to the timeline" in call.args["text"] for call in warroom.sim.calls_to("response_url"))

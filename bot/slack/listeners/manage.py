@@ -8,7 +8,9 @@ Slack should show (bot/flows/changes.py), so a crash after the ack loses nothing
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -18,6 +20,7 @@ from bot.deps import Deps
 from bot.errors import WarroomError
 from bot.flows.changes import COMMAND, change_and_record, record_command
 from bot.incidents.changes import (
+    AlreadyChanged,
     Outcome,
     change_severity,
     change_status,
@@ -36,6 +39,7 @@ from bot.slack.effects import context_for, require_person
 from bot.slack.errors import log_told
 from storage.session import run_in_session
 
+NOTE = "incident.note"
 Parser = Callable[[str], tuple[Any, ...]]
 
 
@@ -134,6 +138,7 @@ def register(app: AsyncApp, deps: Deps, router: Router) -> None:
     for change in CHANGES:
         router.add(Subcommand(change.name, change.usage, change.summary, (change.example,), _handler(change)))
     deps.jobs.register(COMMAND, lambda job: run_change(deps, job))
+    deps.jobs.register(NOTE, lambda job: run_note(deps, job))
     router.add(
         Subcommand(
             "note",
@@ -190,17 +195,25 @@ def run_change(deps: Deps, job: Claimed) -> Awaitable[None]:
 
 
 async def on_note(ctx: CommandContext) -> None:
-    """Add a note to the timeline and confirm it only to its author."""
+    """Record a note (a mistake is answered now); the job adds it and confirms it to its author."""
     try:
-        text = clean_note(ctx.args)
+        clean_note(ctx.args)
     except InvalidInput as exc:
         await ctx.refuse(exc.user_message)
         return
+    await ctx.record(NOTE)
     await ctx.ack()
 
-    async def job() -> None:
-        context = await ctx.asker()
-        await run_in_session(for_incident, ctx.number, ctx.channel_id, add_note, text, context)
-        await ctx.tell("Added to the timeline.")
 
-    ctx.in_background(job, "/incident note")
+async def run_note(deps: Deps, job: Claimed) -> None:
+    """The note job: add it once (keyed by the command), then confirm it to its author."""
+    payload = job.payload
+    context = await context_for(deps, payload["user"], payload["team"], payload["channel"])
+    note = partial(add_note, key=job.key)
+    with suppress(AlreadyChanged):  # an earlier attempt added it and died before confirming
+        await run_in_session(
+            for_incident, payload["number"], payload["channel"], note, clean_note(payload["args"]), context
+        )
+    faults.step("note.added")
+    assert job.tell is not None
+    await deps.slack.respond(str(job.tell["response_url"]), "Added to the timeline.")
