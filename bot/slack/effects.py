@@ -84,13 +84,31 @@ async def apply_outcome(
         await resolve_linked_pagerduty(deps, incident.id)
 
 
-async def post_once(deps: Deps, channel: str, text: str, *, key: str | None, since: float | None) -> str:
+async def post_once(
+    deps: Deps,
+    channel: str,
+    text: str,
+    *,
+    key: str | None,
+    since: float | None,
+    blocks: list[dict[str, Any]] | None = None,
+) -> str:
     """Post `text` unless a post carrying `key` is already in `channel` since `since`."""
     if key and since is not None:
         found = await deps.slack.find_posted(channel, key, since=since)
         if found is not None:
             return found
-    return await deps.slack.post(channel, text, key=key)
+    return await deps.slack.post(channel, text, blocks, key=key)
+
+
+async def tell(
+    deps: Deps, where: dict[str, Any], text: str, blocks: list[dict[str, Any]] | None = None
+) -> None:
+    """Answer only the asker: through the response URL `where` names, else a whisper in its channel."""
+    if where.get("response_url"):
+        await deps.slack.respond(str(where["response_url"]), text, blocks)
+    elif where.get("channel") and where.get("user"):
+        await deps.slack.whisper(str(where["channel"]), str(where["user"]), text)
 
 
 async def refresh_card(deps: Deps, incident_id: int | None) -> None:

@@ -1,0 +1,64 @@
+"""Two small jobs other flows record in the transaction that decides them.
+
+`slack.post`: a message in a channel, exactly once. Its metadata carries the job's key, so a
+retry looks for it in the channel's history before posting again.
+
+`slack.tell`: an answer only the asker sees (their response URL, or a whisper). Slack keeps no
+trace of an ephemeral message, so a retry cannot tell whether it arrived: at most once is what
+Slack allows, and a crash after it is sent and before the job is done may repeat it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.deps import Deps
+from bot.jobs import faults, queue
+from bot.jobs.queue import Claimed
+from bot.slack.effects import post_once, tell
+
+POST = "slack.post"
+TELL = "slack.tell"
+
+
+def record_post(
+    session: Session, key: str, channel: str, text: str, blocks: list[dict[str, Any]] | None, *, at: datetime
+) -> bool:
+    """Promise to post `text` in `channel` once; False when `key` was promised before."""
+    return queue.record(session, POST, key, {"channel": channel, "text": text, "blocks": blocks}, at=at)
+
+
+def record_tell(
+    session: Session,
+    key: str,
+    text: str,
+    where: dict[str, Any] | None,
+    *,
+    at: datetime,
+    blocks: list[dict[str, Any]] | None = None,
+) -> bool:
+    """Promise to tell whoever `where` names (a response URL, or a channel and user) `text`."""
+    return queue.record(session, TELL, key, {"text": text, "blocks": blocks}, at=at, tell=where)
+
+
+def register(deps: Deps) -> None:
+    """Run post and tell jobs in this process."""
+    deps.jobs.register(POST, lambda job: run_post(deps, job))
+    deps.jobs.register(TELL, lambda job: run_tell(deps, job))
+
+
+async def run_post(deps: Deps, job: Claimed) -> None:
+    """Post the message unless an earlier attempt's post carrying this key is in the channel."""
+    payload = job.payload
+    since = job.created_at.timestamp() - 60 if job.retried else None
+    channel, text = str(payload["channel"]), str(payload["text"])
+    await post_once(deps, channel, text, key=job.key, since=since, blocks=payload["blocks"])
+    faults.step("post.sent")
+
+
+async def run_tell(deps: Deps, job: Claimed) -> None:
+    """Send the answer to the asker."""
+    await tell(deps, job.tell or {}, str(job.payload["text"]), job.payload.get("blocks"))
