@@ -11,6 +11,7 @@ from bot.deps import Deps
 from bot.flows import capture as _capture
 from bot.flows import changes as _changes
 from bot.flows import messages as _messages
+from bot.flows import reminders as _reminders
 from bot.slack import access, errors
 from bot.slack.commands import Router
 from bot.slack.listeners import (
@@ -35,7 +36,7 @@ _EXPECTED = frozenset(
     {messages.warning_client_prioritized_and_token_skipped(), messages.warning_token_skipped()}
 )
 # the after-ack jobs, each registering its kinds with the dispatcher
-FLOWS = (_changes, _messages, _capture)
+FLOWS = (_changes, _messages, _capture, _reminders)
 bolt_log = logging.getLogger("bot.slack.bolt")
 bolt_log.addFilter(lambda record: record.getMessage() not in _EXPECTED)
 

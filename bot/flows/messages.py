@@ -1,7 +1,9 @@
-"""Two small jobs other flows record in the transaction that decides them.
+"""Small jobs other flows record in the transaction that decides them.
 
 `slack.post`: a message in a channel, exactly once. Its metadata carries the job's key, so a
 retry looks for it in the channel's history before posting again.
+
+`slack.update`: a known message rewritten in place; doing it again changes nothing.
 
 `slack.tell`: an answer only the asker sees (their response URL, or a whisper). Slack keeps no
 trace of an ephemeral message, so a retry cannot tell whether it arrived: at most once is what
@@ -22,6 +24,7 @@ from bot.slack.effects import post_once, tell
 
 POST = "slack.post"
 TELL = "slack.tell"
+UPDATE = "slack.update"
 
 
 def record_post(
@@ -44,10 +47,26 @@ def record_tell(
     return queue.record(session, TELL, key, {"text": text, "blocks": blocks}, at=at, tell=where)
 
 
+def record_update(
+    session: Session,
+    key: str,
+    channel: str,
+    ts: str,
+    text: str,
+    blocks: list[dict[str, Any]],
+    *,
+    at: datetime,
+) -> bool:
+    """Promise to rewrite the message at `ts` in `channel`."""
+    payload = {"channel": channel, "ts": ts, "text": text, "blocks": blocks}
+    return queue.record(session, UPDATE, key, payload, at=at)
+
+
 def register(deps: Deps) -> None:
-    """Run post and tell jobs in this process."""
+    """Run post, tell and update jobs in this process."""
     deps.jobs.register(POST, lambda job: run_post(deps, job))
     deps.jobs.register(TELL, lambda job: run_tell(deps, job))
+    deps.jobs.register(UPDATE, lambda job: run_update(deps, job))
 
 
 async def run_post(deps: Deps, job: Claimed) -> None:
@@ -62,3 +81,11 @@ async def run_post(deps: Deps, job: Claimed) -> None:
 async def run_tell(deps: Deps, job: Claimed) -> None:
     """Send the answer to the asker."""
     await tell(deps, job.tell or {}, str(job.payload["text"]), job.payload.get("blocks"))
+
+
+async def run_update(deps: Deps, job: Claimed) -> None:
+    """Rewrite the message."""
+    payload = job.payload
+    await deps.slack.update(
+        str(payload["channel"]), str(payload["ts"]), str(payload["text"]), payload["blocks"]
+    )
