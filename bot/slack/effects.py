@@ -148,11 +148,13 @@ def submit_for(
 
 
 async def record_click(deps: Deps, kind: str, body: dict[str, Any], channel: str, **payload: Any) -> None:
-    """Record the work of a click or form (`body`) as a durable job keyed by its trigger (a
-    retried delivery finds it recorded); the payload names who sent it, their team and
+    """Record the work of a click or form (`body`) as a durable job keyed by its trigger or
+    view (a retried delivery finds it recorded); the payload names who sent it, their team and
     `channel`; a refusal or failure is whispered to them there."""
     user = asker(body)
     team = str((body.get("team") or {}).get("id") or body.get("user", {}).get("team_id") or "")
-    key = f"{kind}:{body.get('trigger_id') or body.get('action_ts') or body.get('view', {}).get('id')}"
+    # a form is submitted once (Slack closes it), so its view id keys it; a click, its trigger
+    form = body.get("view", {}).get("id") if body.get("type") == "view_submission" else None
+    key = f"{kind}:{form or body.get('trigger_id') or body.get('action_ts')}"
     asked = {"user": user, "team": team, "channel": channel}
     await deps.jobs.submit(kind, key, asked | payload, tell={"channel": channel, "user": user})

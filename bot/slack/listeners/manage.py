@@ -11,20 +11,19 @@ from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from sqlmodel import Session
 
 from bot.deps import Deps
 from bot.errors import WarroomError
-from bot.flows.changes import COMMAND, change_and_record, record_command
+from bot.flows.changes import COMMAND, change_and_record, on_incident, record_command
 from bot.incidents.changes import (
     AlreadyChanged,
     Outcome,
     change_severity,
     change_status,
-    for_incident,
     reopen_incident,
     resolve_incident,
 )
@@ -49,7 +48,6 @@ from bot.slack.errors import log_told
 from storage.session import run_in_session
 
 NOTE = "incident.note"
-T = TypeVar("T")
 Parser = Callable[[str], tuple[Any, ...]]
 
 
@@ -232,9 +230,3 @@ async def run_note(deps: Deps, job: Claimed) -> None:
     faults.step("note.added")
     await tell(deps, job.tell or {}, "Added to the timeline.")
 
-
-def on_incident(session: Session, payload: dict[str, Any], use_case: Callable[..., T], *args: Any) -> T:
-    """Run `use_case` on the incident a job names: by id (a card form), else by number or war room."""
-    if payload.get("incident_id") is not None:
-        return use_case(session, int(payload["incident_id"]), *args)
-    return for_incident(session, payload["number"], str(payload["channel"]), use_case, *args)
