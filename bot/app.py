@@ -8,6 +8,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger import messages
 
 from bot.deps import Deps
+from bot.flows import archive as _archive
 from bot.flows import capture as _capture
 from bot.flows import changes as _changes
 from bot.flows import followups as _followups
@@ -37,7 +38,7 @@ _EXPECTED = frozenset(
     {messages.warning_client_prioritized_and_token_skipped(), messages.warning_token_skipped()}
 )
 # the after-ack jobs, each registering its kinds with the dispatcher
-FLOWS = (_changes, _messages, _capture, _reminders, _followups)
+FLOWS = (_changes, _messages, _capture, _reminders, _followups, _archive)
 bolt_log = logging.getLogger("bot.slack.bolt")
 bolt_log.addFilter(lambda record: record.getMessage() not in _EXPECTED)
 
