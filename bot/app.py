@@ -11,6 +11,7 @@ from bot.deps import Deps
 from bot.flows import archive as _archive
 from bot.flows import capture as _capture
 from bot.flows import changes as _changes
+from bot.flows import closing as _closing
 from bot.flows import followups as _followups
 from bot.flows import messages as _messages
 from bot.flows import reminders as _reminders
@@ -38,7 +39,7 @@ _EXPECTED = frozenset(
     {messages.warning_client_prioritized_and_token_skipped(), messages.warning_token_skipped()}
 )
 # the after-ack jobs, each registering its kinds with the dispatcher
-FLOWS = (_changes, _messages, _capture, _reminders, _followups, _archive)
+FLOWS = (_changes, _messages, _capture, _reminders, _followups, _archive, _closing)
 bolt_log = logging.getLogger("bot.slack.bolt")
 bolt_log.addFilter(lambda record: record.getMessage() not in _EXPECTED)
 

@@ -42,11 +42,11 @@ def record_due(session: Session, now: datetime, delay: timedelta) -> int:
     for incident, archive_at in claim_archive_notices(session, now, delay):
         assert incident.channel_id is not None
         key = f"archive-notice:{incident.id}:{incident.closed_at}"
-        record_post(session, key, incident.channel_id, archive_notice(archive_at), None, at=now)
+        record_post(session, key, incident.channel_id, archive_notice(archive_at), None, at=clock.now())
     claimed = claim_archives(session, now, delay)
     for incident in claimed:
         payload = {"incident_id": incident.id, "channel": incident.channel_id}
-        queue.record(session, ARCHIVE, f"archive:{incident.id}:{incident.closed_at}", payload, at=now)
+        queue.record(session, ARCHIVE, f"archive:{incident.id}:{incident.closed_at}", payload, at=clock.now())
     return len(claimed)
 
 

@@ -157,5 +157,5 @@ def record_due_reminders(session: Session, now: datetime, bot_user: str) -> int:
         where = incident.channel_id if to == bot_user else to
         if where is not None:
             key = f"followup-reminder:{followup.id}"
-            record_post(session, key, where, text, blocks, at=now, incident_id=incident.id)
+            record_post(session, key, where, text, blocks, at=clock.now(), incident_id=incident.id)
     return len(claimed)

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from bot import clock
 from bot.deps import Deps
 from bot.flows.messages import record_post, record_update
 from bot.incidents.reminders import claim_close_nudges, claim_due_reminders, snooze_reminder
@@ -42,7 +43,7 @@ def record_due_reminders(session: Session, now: datetime, intervals: dict[int, i
     posts += [(f"close-nudge:{i.id}:{i.resolved_at}", i, close_nudge_message(i)) for i in nudged]
     for key, incident, (text, blocks) in posts:
         if incident.channel_id is not None:
-            record_post(session, key, incident.channel_id, text, blocks, at=now)
+            record_post(session, key, incident.channel_id, text, blocks, at=clock.now())
     return len(posts)
 
 
