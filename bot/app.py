@@ -14,6 +14,7 @@ from bot.flows import changes as _changes
 from bot.flows import closing as _closing
 from bot.flows import followups as _followups
 from bot.flows import messages as _messages
+from bot.flows import overview as _overview
 from bot.flows import reminders as _reminders
 from bot.slack import access, errors
 from bot.slack.commands import Router
@@ -39,7 +40,7 @@ _EXPECTED = frozenset(
     {messages.warning_client_prioritized_and_token_skipped(), messages.warning_token_skipped()}
 )
 # the after-ack jobs, each registering its kinds with the dispatcher
-FLOWS = (_changes, _messages, _capture, _reminders, _followups, _archive, _closing)
+FLOWS = (_changes, _messages, _capture, _reminders, _followups, _archive, _closing, _overview)
 bolt_log = logging.getLogger("bot.slack.bolt")
 bolt_log.addFilter(lambda record: record.getMessage() not in _EXPECTED)
 

@@ -20,6 +20,7 @@ running, once per ten-minute window across all processes.
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,6 +28,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from bot import clock
+from bot.adapters.slack import SlackCallFailed
 from bot.deps import Deps
 from bot.errors import WarroomError
 from bot.incidents.changes import readable_incident
@@ -51,6 +53,7 @@ CLOSE, DRAFT, SHARE, POSTMORTEM = (
 )
 DRAFT_GRACE = timedelta(minutes=2)  # a close this recent may still be posting its own draft
 RETRY_WINDOW_SECONDS = 600
+log = logging.getLogger(__name__)
 
 
 def register(deps: Deps) -> None:
@@ -169,12 +172,16 @@ async def post_draft(deps: Deps, job: Claimed, incident_id: int) -> str:
 
 
 async def share(deps: Deps, job: Claimed) -> None:
-    """Show the draft's files in its thread (a close's marker job has none to show)."""
+    """Show the draft's files in its thread: exactly the ids recorded with the draft."""
     payload = job.payload
-    if payload["files"]:
-        await deps.slack.share(
-            list(payload["files"]), str(payload["channel"]), thread_ts=str(payload["thread_ts"])
-        )
+    channel, thread = str(payload["channel"]), str(payload["thread_ts"])
+    try:
+        await deps.slack.share(list(payload["files"]), channel, thread_ts=thread)
+    except SlackCallFailed as exc:
+        if is_transient(exc) or not job.retried:
+            raise
+        # an earlier attempt may have completed these very ids, which cannot be shared twice
+        log.warning("job %s: sharing the draft's files again was refused (%s); done", job.id, exc.error)
     faults.step("draft.shared")
 
 
