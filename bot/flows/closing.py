@@ -105,6 +105,7 @@ async def draft(deps: Deps, job: Claimed) -> None:
     since = _since(job)
     if payload.get("line") and incident.channel_id:
         await post_once(deps, incident.channel_id, str(payload["line"]), key=f"{job.key}:closed", since=since)
+        faults.step("close.line_posted")
     try:
         link: str | None = await post_draft(deps, job, incident_id)
     except WarroomError as exc:
