@@ -107,7 +107,7 @@ async def draft(deps: Deps, job: Claimed) -> None:
         await post_once(deps, incident.channel_id, str(payload["line"]), key=f"{job.key}:closed", since=since)
         faults.step("close.line_posted")
     try:
-        link: str | None = await post_draft(deps, job, incident_id)
+        link = await post_draft(deps, job, incident_id)
     except WarroomError as exc:
         if is_transient(exc) or not announce:
             raise
@@ -117,14 +117,9 @@ async def draft(deps: Deps, job: Claimed) -> None:
             f"{incident.ref} is closed, but its postmortem draft could not be posted ({exc.user_message}). "
             "Warroom tries again in a few minutes, or run `/incident postmortem`."
         ) from exc
-    if announce:
-        await _announce(
-            deps, job, incident, f"{announce}\n:page_facing_up: <{link}|Postmortem draft for {incident.ref}>"
-        )
-    else:
-        await _announce(
-            deps, job, incident, f":page_facing_up: <{link}|Postmortem draft for {incident.ref}> is ready."
-        )
+    shown = f"<{link}|Postmortem draft for {incident.ref}>"
+    message = f"{announce}\n:page_facing_up: {shown}" if announce else f":page_facing_up: {shown} is ready."
+    await _announce(deps, job, incident, message)
 
 
 async def _announce(deps: Deps, job: Claimed, incident: Incident, message: str) -> None:
