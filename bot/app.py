@@ -8,7 +8,14 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger import messages
 
 from bot.deps import Deps
-from bot.flows import changes
+from bot.flows import archive as _archive
+from bot.flows import capture as _capture
+from bot.flows import changes as _changes
+from bot.flows import closing as _closing
+from bot.flows import followups as _followups
+from bot.flows import messages as _messages
+from bot.flows import overview as _overview
+from bot.flows import reminders as _reminders
 from bot.slack import access, errors
 from bot.slack.commands import Router
 from bot.slack.listeners import (
@@ -32,6 +39,8 @@ from bot.slack.listeners import (
 _EXPECTED = frozenset(
     {messages.warning_client_prioritized_and_token_skipped(), messages.warning_token_skipped()}
 )
+# the after-ack jobs, each registering its kinds with the dispatcher
+FLOWS = (_changes, _messages, _capture, _reminders, _followups, _archive, _closing, _overview)
 bolt_log = logging.getLogger("bot.slack.bolt")
 bolt_log.addFilter(lambda record: record.getMessage() not in _EXPECTED)
 
@@ -62,7 +71,8 @@ def build_app(deps: Deps) -> AsyncApp:
     paging.register(app, deps, router)
     followups.register(app, deps, router)
     postmortem.register(app, deps, router)
-    changes.register(deps)
+    for flow in FLOWS:
+        flow.register(deps)
     access.register(app, deps)
     capture.register(app, deps)
     card.register(app, deps)

@@ -11,13 +11,13 @@ card and topic are rewritten from the stored incident, which is safe to repeat.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlmodel import Session
 
 from bot import clock
 from bot.deps import Deps
-from bot.incidents.changes import Outcome
+from bot.incidents.changes import Outcome, for_incident
 from bot.incidents.service import get_incident
 from bot.jobs import faults, queue
 from bot.jobs.queue import Claimed
@@ -26,6 +26,7 @@ from storage.session import run_in_session
 
 COMMAND = "incident.command"
 OUTCOME = "incident.outcome"
+T = TypeVar("T")
 
 
 def record_command(
@@ -95,3 +96,10 @@ async def show_outcome(deps: Deps, job: Claimed) -> None:
     since = job.created_at.timestamp() - 60 if job.retried else None
     await apply_outcome(deps, outcome, key=job.key, reconcile_since=since)
     faults.step("outcome.shown")
+
+
+def on_incident(session: Session, payload: dict[str, Any], use_case: Callable[..., T], *args: Any) -> T:
+    """Run `use_case` on the incident a job names: by id (a card form), else by number or war room."""
+    if payload.get("incident_id") is not None:
+        return use_case(session, int(payload["incident_id"]), *args)
+    return for_incident(session, payload["number"], str(payload["channel"]), use_case, *args)

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import Select
 
 from bot.errors import WarroomError
 from bot.incidents.changes import AlreadyChanged, Context, ensure_may, readable_incident
@@ -207,20 +208,9 @@ def claim_due_followups(session: Session, now: datetime) -> list[tuple[FollowUp,
     """Mark every due, open, unreminded follow-up as reminded now; the caller sends those."""
     if not take_turn(session, "followup-reminders"):
         return []
-    today = now.astimezone(UTC).date()
-    statement = (
-        select(FollowUp, Incident)
-        .join(Incident, col(Incident.id) == col(FollowUp.incident_id))
-        .where(
-            col(FollowUp.done_at).is_(None),
-            col(FollowUp.reminded_at).is_(None),
-            col(FollowUp.due_on) <= today,
-        )
-        .order_by(col(FollowUp.id))
-    )
     follow_ups = table(FollowUp)
     claimed = []
-    for followup, incident in session.exec(statement).all():
+    for followup, incident in session.exec(_due(now)).all():
         result = session.execute(
             update(follow_ups)
             .where(
@@ -234,3 +224,21 @@ def claim_due_followups(session: Session, now: datetime) -> list[tuple[FollowUp,
             session.refresh(followup)
             claimed.append((followup, incident))
     return claimed
+
+
+def any_due_followups(session: Session, now: datetime) -> bool:
+    """Whether some follow-up is due at `now` and not yet reminded (a cheap look before claiming)."""
+    return session.exec(_due(now).limit(1)).first() is not None
+
+
+def _due(now: datetime) -> Select[FollowUp, Incident]:
+    return (
+        select(FollowUp, Incident)
+        .join(Incident, col(Incident.id) == col(FollowUp.incident_id))
+        .where(
+            col(FollowUp.done_at).is_(None),
+            col(FollowUp.reminded_at).is_(None),
+            col(FollowUp.due_on) <= now.astimezone(UTC).date(),
+        )
+        .order_by(col(FollowUp.id))
+    )

@@ -1,7 +1,7 @@
 """Closing with a review: what only people know, asked for when the incident closes.
 
 The answers are kept with the incident (the latest close wins) and the draft posted for that
-close is recorded against them, so a restart posts a missing draft once and never a second.
+close is recorded against them, so a close whose draft is missing can be found and posted.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from sqlmodel import Session, col, select
 from bot.incidents.changes import Context, Outcome, close_incident, incident_to_close
 from bot.incidents.errors import InvalidInput
 from bot.incidents.rules import Status, strip_invisible
-from bot.incidents.service import claim_key
 from storage.models import Incident, PostmortemReview
 
 IMPACT_MAX = 3000
@@ -24,7 +23,6 @@ DETECTION_MAX = 1000
 ROOT_CAUSE_MAX = 3000
 LOST_BUSINESS_MAX = 200
 USERS_MAX = 2_000_000_000
-RETRY_WINDOW_SECONDS = 600
 MINUTES_MAX = 525_600  # a year
 
 
@@ -148,13 +146,6 @@ def drafts_due(session: Session, closed_before: datetime) -> list[int]:
         )
     )
     return list(session.exec(statement).all())
-
-
-def claim_draft_retry(session: Session, incident_id: int, now: datetime) -> bool:
-    """Whether this process may try posting a missing draft now: one try per incident every
-    ten minutes across all processes (an idempotency key under the unique constraint)."""
-    window = int(now.timestamp()) // RETRY_WINDOW_SECONDS
-    return claim_key(session, f"postmortem-draft:{incident_id}:{window}", "draft-retry", incident_id, now)
 
 
 def record_draft(session: Session, incident_id: int, *, ts: str, link: str, at: datetime) -> None:

@@ -84,13 +84,31 @@ async def apply_outcome(
         await resolve_linked_pagerduty(deps, incident.id)
 
 
-async def post_once(deps: Deps, channel: str, text: str, *, key: str | None, since: float | None) -> str:
+async def post_once(
+    deps: Deps,
+    channel: str,
+    text: str,
+    *,
+    key: str | None,
+    since: float | None,
+    blocks: list[dict[str, Any]] | None = None,
+) -> str:
     """Post `text` unless a post carrying `key` is already in `channel` since `since`."""
     if key and since is not None:
         found = await deps.slack.find_posted(channel, key, since=since)
         if found is not None:
             return found
-    return await deps.slack.post(channel, text, key=key)
+    return await deps.slack.post(channel, text, blocks, key=key)
+
+
+async def tell(
+    deps: Deps, where: dict[str, Any], text: str, blocks: list[dict[str, Any]] | None = None
+) -> None:
+    """Answer only the asker: through the response URL `where` names, else a whisper in its channel."""
+    if where.get("response_url"):
+        await deps.slack.respond(str(where["response_url"]), text, blocks)
+    elif where.get("channel") and where.get("user"):
+        await deps.slack.whisper(str(where["channel"]), str(where["user"]), text)
 
 
 async def refresh_card(deps: Deps, incident_id: int | None) -> None:
@@ -130,11 +148,13 @@ def submit_for(
 
 
 async def record_click(deps: Deps, kind: str, body: dict[str, Any], channel: str, **payload: Any) -> None:
-    """Record the work of a click or form (`body`) as a durable job keyed by its trigger (a
-    retried delivery finds it recorded); the payload names who sent it, their team and
+    """Record the work of a click or form (`body`) as a durable job keyed by its trigger or
+    view (a retried delivery finds it recorded); the payload names who sent it, their team and
     `channel`; a refusal or failure is whispered to them there."""
     user = asker(body)
     team = str((body.get("team") or {}).get("id") or body.get("user", {}).get("team_id") or "")
-    key = f"{kind}:{body.get('trigger_id') or body.get('action_ts') or body.get('view', {}).get('id')}"
+    # a form is submitted once (Slack closes it), so its view id keys it; a click, its trigger
+    form = body.get("view", {}).get("id") if body.get("type") == "view_submission" else None
+    key = f"{kind}:{form or body.get('trigger_id') or body.get('action_ts')}"
     asked = {"user": user, "team": team, "channel": channel}
     await deps.jobs.submit(kind, key, asked | payload, tell={"channel": channel, "user": user})

@@ -50,6 +50,7 @@ def tick(warroom, clock, hours: float) -> list[tuple[str, dict]]:
     """Run the archive job at T0 + hours; return the Slack calls it made."""
     warroom.sim.clear_calls()
     asyncio.run(archive_closed_rooms(warroom.deps, clock.hours(hours)))
+    warroom.settle()
     return [(call.method, call.args) for call in warroom.sim.calls if call.method != "auth.test"]
 
 
@@ -134,6 +135,8 @@ def test_two_processes_archive_once(warroom, room, clock, simulator):
             await asyncio.gather(archive_closed_rooms(warroom.deps, at), archive_closed_rooms(other.deps, at))
 
         asyncio.run(both())
+        warroom.settle()
+        other.settle()
         assert len(warroom.sim.calls_to("conversations.archive")) == 1
         assert kinds().count("archived") == 1
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -10,6 +11,8 @@ from sqlmodel import select
 from bot.slack.errors import APOLOGY
 from storage.models import Incident
 from storage.session import session_scope
+
+EVENT_IDS = itertools.count(1)
 
 
 def send_event(warroom, event: dict[str, Any], event_id: str = "Ev0HOME1"):
@@ -29,7 +32,7 @@ def send_event(warroom, event: dict[str, Any], event_id: str = "Ev0HOME1"):
 def open_home(warroom, user: str = "U0ALICE", tab: str = "home") -> list[str]:
     """Open someone's Home tab, wait for the worker; return the texts shown, top to bottom."""
     event = {"type": "app_home_opened", "user": user, "channel": f"D{user}", "tab": tab}
-    assert send_event(warroom, event).status_code == 200
+    assert send_event(warroom, event, f"Ev0HOME{next(EVENT_IDS)}").status_code == 200  # each its own
     warroom.settle()
     home = warroom.sim.home(user)
     return [] if home is None else [block_text(block) for block in home["blocks"]]

@@ -23,6 +23,7 @@ def declare(warroom, severity: str) -> str:
 def tick(warroom, clock, minutes: float, saying: str = "no status update") -> list[dict]:
     """Run the reminder job at T0 + minutes; return the reminders it posted (all of them say `saying`)."""
     sent = asyncio.run(send_due_reminders(warroom.deps, clock.minutes(minutes)))
+    warroom.settle()
     posts = [c for c in warroom.sim.calls_to("chat.postMessage") if saying in c.args["text"]]
     warroom.sim.clear_calls()
     assert sent == len(posts)
@@ -76,7 +77,7 @@ def click(warroom, reminder: dict, action_id: str, user: str = "U0ALICE"):
             "type": "block_actions",
             "user": {"id": user, "team_id": "T0TEAM"},
             "team": {"id": "T0TEAM"},
-            "trigger_id": "8.8.remind",
+            "trigger_id": f"8.8.{user}",  # each click its own trigger, as in Slack
             "channel": {"id": reminder.args["channel"]},
             "container": {"type": "message", "message_ts": ts, "channel_id": reminder.args["channel"]},
             "message": {"ts": ts},

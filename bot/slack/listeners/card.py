@@ -1,5 +1,6 @@
 """The incident card's buttons (and the update reminder's "Post update"): each opens a small
-form showing the current value; saving it makes the change, unless someone else was first."""
+form showing the current value; saving it records the change command's durable job
+(bot/slack/listeners/manage.py), which makes the change unless someone else was first."""
 
 from __future__ import annotations
 
@@ -11,14 +12,14 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from sqlmodel import Session
 
 from bot.deps import Deps
-from bot.incidents.changes import Context, change_severity, change_status, incident_for_action
+from bot.flows.changes import COMMAND
+from bot.incidents.changes import Context, incident_for_action
 from bot.incidents.errors import InvalidInput
-from bot.incidents.notes import add_note, post_update
 from bot.incidents.permissions import Action
-from bot.incidents.roles import assign_role
-from bot.incidents.rules import Role, Severity, Status, clean_note, parse_severity, parse_status, parse_user
-from bot.slack.effects import apply_outcome, context_for, require_person, submit_for
+from bot.incidents.rules import clean_note, parse_severity, parse_status, parse_user
+from bot.slack.effects import record_click
 from bot.slack.forms import press_opens_form
+from bot.slack.listeners.manage import NOTE as NOTE_JOB
 from bot.slack.views.controls import (
     HANDOVER,
     NOTE,
@@ -30,7 +31,6 @@ from bot.slack.views.controls import (
     submitted_value,
 )
 from storage.models import Incident
-from storage.session import run_in_session
 
 ACTIONS = {
     SEVERITY: Action.CHANGE,
@@ -39,7 +39,6 @@ ACTIONS = {
     NOTE: Action.NOTE,
     UPDATE: Action.NOTE,
 }
-Apply = Callable[[Deps, int, Any, str, Context], Awaitable[None]]
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -63,54 +62,29 @@ def _form(action_id: str) -> Callable[[Incident, str], dict[str, Any]]:
 def _on_submit(deps: Deps, action_id: str) -> Callable[..., Awaitable[None]]:
     async def on_submit(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
         incident_id, expected, channel = control_metadata(view)
-        parse, apply = FORMS[action_id]
+        parse, change = FORMS[action_id]
+        value = submitted_value(view)
+        text = f"<@{value}>" if action_id == HANDOVER else value
         try:
-            value = parse(submitted_value(view))
+            parse(text)  # a mistake is answered in the form; the job parses it again
         except InvalidInput as exc:
             await ack(response_action="errors", errors={"value": exc.user_message[:150]})
             return
         await ack()
-        user = body["user"]["id"]
-
-        async def job() -> None:
-            ctx = await context_for(deps, user, body["team"]["id"], channel)
-            await apply(deps, incident_id, value, expected, ctx)
-
-        submit_for(deps, job, body, channel)
+        payload = {"incident_id": incident_id, "number": None, "args": text}
+        if change == "note":
+            await record_click(deps, NOTE_JOB, body, channel, **payload)
+        else:
+            await record_click(deps, COMMAND, body, channel, change=change, expected=expected, **payload)
 
     return on_submit
 
 
-async def _severity(deps: Deps, incident_id: int, to: Severity, expected: str, ctx: Context) -> None:
-    outcome = await run_in_session(change_severity, incident_id, to, ctx, Severity(int(expected)))
-    await apply_outcome(deps, outcome)
-
-
-async def _status(deps: Deps, incident_id: int, to: Status, expected: str, ctx: Context) -> None:
-    outcome = await run_in_session(change_status, incident_id, to, ctx, "", Status(expected))
-    await apply_outcome(deps, outcome)
-
-
-async def _handover(deps: Deps, incident_id: int, to: str, expected: str, ctx: Context) -> None:
-    await require_person(deps, to)
-    outcome = await run_in_session(assign_role, incident_id, Role.COMMANDER, to, ctx, expected)
-    await apply_outcome(deps, outcome)
-
-
-async def _note(deps: Deps, incident_id: int, text: str, _: str, ctx: Context) -> None:
-    await run_in_session(add_note, incident_id, text, ctx)
-    assert ctx.channel_id is not None
-    await deps.slack.whisper(ctx.channel_id, ctx.actor.user_id, "Added to the timeline.")
-
-
-async def _update(deps: Deps, incident_id: int, text: str, _: str, ctx: Context) -> None:
-    await apply_outcome(deps, await run_in_session(post_update, incident_id, text, ctx))
-
-
-FORMS: dict[str, tuple[Callable[[str], Any], Apply]] = {
-    SEVERITY: (parse_severity, _severity),
-    STATUS: (parse_status, _status),
-    HANDOVER: (lambda value: parse_user(f"<@{value}>"), _handover),
-    NOTE: (clean_note, _note),
-    UPDATE: (clean_note, _update),
+# each form is the change command of the same name (bot/slack/listeners/manage.py), run as its job
+FORMS: dict[str, tuple[Callable[[str], Any], str]] = {
+    SEVERITY: (parse_severity, "sev"),
+    STATUS: (parse_status, "status"),
+    HANDOVER: (parse_user, "ic"),
+    NOTE: (clean_note, "note"),
+    UPDATE: (clean_note, "update"),
 }

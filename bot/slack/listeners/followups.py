@@ -9,29 +9,13 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot import clock
 from bot.deps import Deps
+from bot.flows.followups import ADD, DONE, LIST, draft_payload, shows
 from bot.incidents.changes import for_incident
 from bot.incidents.errors import InvalidInput
-from bot.incidents.followups import (
-    USAGE,
-    add_followup,
-    earliest_today,
-    followup_id,
-    incident_for_followups,
-    list_followups,
-    mark_done,
-    parse_followup,
-)
+from bot.incidents.followups import USAGE, earliest_today, incident_for_followups, parse_followup
 from bot.slack.commands import CommandContext, Router, Subcommand
-from bot.slack.effects import context_for, require_person, submit_for
-from bot.slack.followups import post_followup, show_done
-from bot.slack.views.followups import (
-    DONE_PATTERN,
-    FORM,
-    followup_form,
-    followup_list,
-    form_metadata,
-    read_followup_form,
-)
+from bot.slack.effects import record_click
+from bot.slack.views.followups import DONE_PATTERN, FORM, followup_form, form_metadata, read_followup_form
 from storage.session import run_in_session
 
 
@@ -59,36 +43,20 @@ def register(app: AsyncApp, deps: Deps, router: Router) -> None:
             await ack(response_action="errors", errors=problems)
             return
         incident_id, channel = form_metadata(view)
+        await record_click(deps, ADD, body, channel, incident_id=incident_id, **draft_payload(draft))
         await ack()
-        user = body["user"]["id"]
-
-        async def job() -> None:
-            if draft.owner_id:
-                await require_person(deps, draft.owner_id, "own follow-ups")
-            ctx = await context_for(deps, user, body["team"]["id"], channel)
-            key = f"view:{view['id']}"
-            followup, incident, created = await run_in_session(add_followup, incident_id, draft, ctx, key)
-            problem = await post_followup(deps, followup, incident) if created else None
-            if problem:
-                await deps.slack.whisper(channel, user, problem)
-
-        submit_for(deps, job, body, channel)
 
     @app.action(DONE_PATTERN)
     async def on_done(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        channel, value = body["channel"]["id"], str(action.get("value") or "")
+        container, message = body.get("container") or {}, body.get("message") or {}
+        ts = message.get("ts") if not container.get("is_ephemeral") and shows(message, value) else None
+        await record_click(deps, DONE, body, channel, followup_id=value, ts=ts)
         await ack()
-        user, channel = body["user"]["id"], body["channel"]["id"]
-
-        async def job() -> None:
-            ctx = await context_for(deps, user, body["team"]["id"], channel)
-            followup, _ = await run_in_session(mark_done, followup_id(action.get("value")), ctx)
-            await show_done(deps, followup, body)
-
-        submit_for(deps, job, body, channel)
 
 
 async def on_followup(ctx: CommandContext) -> None:
-    """Record at once from the text; without text, open the form."""
+    """Record the follow-up's job from the text; without text, open the form."""
     if not ctx.args:
         await ctx.ack()
         ctx.in_background(lambda: _open_form(ctx), "/incident followup form", urgent=True)
@@ -98,24 +66,8 @@ async def on_followup(ctx: CommandContext) -> None:
     except InvalidInput as exc:
         await ctx.refuse(exc.user_message)
         return
+    await ctx.record(ADD, **draft_payload(draft))
     await ctx.ack()
-    key = f"trigger:{ctx.command['trigger_id']}"
-
-    async def job() -> None:
-        if draft.owner_id:
-            await require_person(ctx.deps, draft.owner_id, "own follow-ups")
-        context = await ctx.asker()
-        followup, incident, created = await run_in_session(
-            for_incident, ctx.number, ctx.channel_id, add_followup, draft, context, key
-        )
-        if created:
-            problem = await post_followup(ctx.deps, followup, incident)
-        else:
-            problem = f"That follow-up is already recorded on {incident.ref}."
-        if problem:
-            await ctx.tell(problem)
-
-    ctx.in_background(job, "/incident followup")
 
 
 async def _open_form(ctx: CommandContext) -> None:
@@ -125,13 +77,6 @@ async def _open_form(ctx: CommandContext) -> None:
 
 
 async def on_list(ctx: CommandContext) -> None:
-    """Ack, then send every follow-up of the incident, only to the person who asked."""
+    """Record the job that sends every follow-up of the incident, only to the person who asked."""
+    await ctx.record(LIST)
     await ctx.ack()
-
-    async def job() -> None:
-        context = await ctx.asker()
-        incident, followups = await run_in_session(list_followups, ctx.number, ctx.channel_id, context)
-        text, blocks = followup_list(incident, followups, clock.now().date())
-        await ctx.tell(text, blocks)
-
-    ctx.in_background(job, "/incident followups")

@@ -1,4 +1,5 @@
-"""The App Home tab: published whenever someone opens it; its button opens the declare form."""
+"""The App Home tab: published whenever someone opens it (a durable job, bot/flows/overview.py);
+its button opens the declare form."""
 
 from __future__ import annotations
 
@@ -7,24 +8,22 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 
-from bot import clock
 from bot.deps import Deps
-from bot.incidents.notes import my_open_incidents, visible_open_incidents
+from bot.flows.overview import HOME, publish_home
 from bot.slack.errors import APOLOGY, asked, log_told
 from bot.slack.views.declare import declare_modal
-from bot.slack.views.home import DECLARE_ACTION, home_view
-from storage.session import run_in_session
+from bot.slack.views.home import DECLARE_ACTION
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
     """Listen for the Home tab being opened and its Declare button."""
 
     @app.event("app_home_opened")
-    async def on_home_opened(event: dict[str, Any]) -> None:
+    async def on_home_opened(event: dict[str, Any], body: dict[str, Any]) -> None:
         if event.get("tab") != "home":
             return
-        user_id = str(event["user"])
-        deps.worker.submit(lambda: publish_home(deps, user_id), name="publish Home")
+        key = f"{HOME}:{body.get('event_id') or event.get('event_ts')}"  # Slack's retries share it
+        await deps.jobs.submit(HOME, key, {"user": str(event["user"])})
 
     @app.action(DECLARE_ACTION)
     async def on_declare_clicked(ack: AsyncAck, body: dict[str, Any]) -> None:
@@ -42,10 +41,3 @@ def register(app: AsyncApp, deps: Deps) -> None:
             urgent=True,
         )
 
-
-async def publish_home(deps: Deps, user_id: str, *, notice: str = "") -> None:
-    """Show `user_id` their open incidents and every open incident they may see."""
-    mine = await run_in_session(my_open_incidents, user_id)
-    visible, hidden = await run_in_session(visible_open_incidents, user_id, "")
-    view = home_view(mine, visible, hidden=hidden, now=clock.now(), notice=notice)
-    await deps.slack.publish_home(user_id, view)

@@ -18,24 +18,32 @@ from sqlmodel import Session
 
 from bot.deps import Deps
 from bot.errors import WarroomError
-from bot.flows.changes import COMMAND, change_and_record, record_command
+from bot.flows.changes import COMMAND, change_and_record, on_incident, record_command
 from bot.incidents.changes import (
     AlreadyChanged,
     Outcome,
     change_severity,
     change_status,
-    for_incident,
     reopen_incident,
     resolve_incident,
 )
 from bot.incidents.errors import InvalidInput
 from bot.incidents.notes import add_note, post_update
 from bot.incidents.roles import assign_role
-from bot.incidents.rules import Role, clean_note, clean_summary, parse_severity, parse_status, parse_user
+from bot.incidents.rules import (
+    Role,
+    Severity,
+    Status,
+    clean_note,
+    clean_summary,
+    parse_severity,
+    parse_status,
+    parse_user,
+)
 from bot.jobs import faults
 from bot.jobs.queue import Claimed
 from bot.slack.commands import CommandContext, Router, Subcommand
-from bot.slack.effects import context_for, require_person
+from bot.slack.effects import context_for, require_person, tell
 from bot.slack.errors import log_told
 from storage.session import run_in_session
 
@@ -54,6 +62,8 @@ class Change:
     parse: Parser
     use_case: Callable[..., Any]
     names_person: bool = False  # the last parsed value is a user id who will hold a role
+    # a card form's shown value (compared before changing: one winner) as the use case's last arguments
+    expecting: Callable[[str], tuple[Any, ...]] = lambda _shown: ()
 
 
 def _nothing(text: str) -> tuple[()]:
@@ -79,6 +89,7 @@ CHANGES = (
         "/incident sev 1",
         lambda text: (parse_severity(text),),
         change_severity,
+        expecting=lambda shown: (Severity(int(shown)),),
     ),
     Change(
         "status",
@@ -87,6 +98,7 @@ CHANGES = (
         "/incident status identified",
         lambda text: (parse_status(text),),
         change_status,
+        expecting=lambda shown: ("", Status(shown)),
     ),
     Change(
         "ic",
@@ -96,6 +108,7 @@ CHANGES = (
         lambda text: (Role.COMMANDER, parse_user(text)),
         assign_role,
         names_person=True,
+        expecting=lambda shown: (shown,),
     ),
     Change(
         "role",
@@ -182,9 +195,11 @@ def run_change(deps: Deps, job: Claimed) -> Awaitable[None]:
             await require_person(deps, params[-1])
         context = await context_for(deps, payload["user"], payload["team"], payload["channel"])
 
+        # a card form names what it showed, so of two forms saved at once only the first changes it
+        shown = change.expecting(str(payload["expected"])) if payload.get("expected") is not None else ()
+
         def make(session: Session) -> Outcome:
-            number, channel = payload["number"], str(payload["channel"])
-            outcome: Outcome = for_incident(session, number, channel, change.use_case, *params, context)
+            outcome: Outcome = on_incident(session, payload, change.use_case, *params, context, *shown)
             return outcome
 
         if await run_in_session(change_and_record, job, make):
@@ -211,9 +226,7 @@ async def run_note(deps: Deps, job: Claimed) -> None:
     context = await context_for(deps, payload["user"], payload["team"], payload["channel"])
     note = partial(add_note, key=job.key)
     with suppress(AlreadyChanged):  # an earlier attempt added it and died before confirming
-        await run_in_session(
-            for_incident, payload["number"], payload["channel"], note, clean_note(payload["args"]), context
-        )
+        await run_in_session(on_incident, payload, note, clean_note(payload["args"]), context)
     faults.step("note.added")
-    assert job.tell is not None
-    await deps.slack.respond(str(job.tell["response_url"]), "Added to the timeline.")
+    await tell(deps, job.tell or {}, "Added to the timeline.")
+

@@ -6,12 +6,11 @@ from slack_bolt.async_app import AsyncApp
 
 from bot import clock
 from bot.deps import Deps
-from bot.incidents.notes import readable_timeline, visible_open_incidents
+from bot.flows.overview import TIMELINE
+from bot.incidents.notes import visible_open_incidents
 from bot.slack.commands import CommandContext, Router, Subcommand
-from bot.slack.views.overview import incident_list, timeline_messages
-from storage.session import in_session, run_in_session
-
-RESPONSE_URL_POSTS = 5  # Slack accepts five posts per response_url
+from bot.slack.views.overview import incident_list
+from storage.session import in_session
 
 
 def register(app: AsyncApp, deps: Deps, router: Router) -> None:
@@ -44,15 +43,6 @@ async def on_list(ctx: CommandContext) -> None:
 
 
 async def on_timeline(ctx: CommandContext) -> None:
-    """Ack, then send the timeline in the reader's timezone from the worker."""
+    """Record the job that sends the timeline, in the reader's timezone, only to them."""
+    await ctx.record(TIMELINE)
     await ctx.ack()
-
-    async def job() -> None:
-        context = await ctx.asker()
-        incident, events = await run_in_session(readable_timeline, ctx.number, ctx.channel_id, context)
-        reader = await ctx.deps.slack.user(ctx.user_id)
-        messages = timeline_messages(incident, events, reader.get("tz"))
-        for blocks in messages[-RESPONSE_URL_POSTS:]:
-            await ctx.tell(f"Timeline of {incident.ref}", blocks)
-
-    ctx.in_background(job, "/incident timeline")

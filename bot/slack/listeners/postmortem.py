@@ -1,20 +1,23 @@
 """Closing and the postmortem: `/incident close` (and the card's Close button) open the close
-form; saving it closes the incident and posts the draft. `/incident postmortem` posts it again."""
+form; saving it records the close job, which closes the incident and posts the draft
+(bot/flows/closing.py). `/incident postmortem` records the job that posts it again."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot.deps import Deps
-from bot.incidents.changes import for_incident, readable_incident
+from bot.flows.closing import CLOSE as CLOSE_JOB
+from bot.flows.closing import POSTMORTEM
+from bot.incidents.changes import for_incident
 from bot.postmortem.closing import ReviewInvalid, clean_review, closing_form
 from bot.slack.commands import CommandContext, Router, Subcommand
-from bot.slack.effects import context_for, submit_for
+from bot.slack.effects import record_click
 from bot.slack.forms import press_opens_form
-from bot.slack.postmortem import close_and_post, post_draft
 from bot.slack.views.closing import CALLBACK_ID, close_modal, read_close_form
 from bot.slack.views.controls import CLOSE
 from storage.session import run_in_session
@@ -51,14 +54,9 @@ def register(app: AsyncApp, deps: Deps, router: Router) -> None:
         except ReviewInvalid as exc:
             await ack(response_action="errors", errors={k: v[:150] for k, v in exc.errors.items()})
             return
+        where = channel or body["user"]["id"]
+        await record_click(deps, CLOSE_JOB, body, where, incident_id=incident_id, review=asdict(review))
         await ack()
-        user = body["user"]["id"]
-
-        async def job() -> None:
-            ctx = await context_for(deps, user, body["team"]["id"], channel)
-            await close_and_post(deps, incident_id, review, ctx)
-
-        submit_for(deps, job, body, channel or user)
 
 
 async def on_close_command(ctx: CommandContext) -> None:
@@ -81,13 +79,5 @@ async def on_postmortem_command(ctx: CommandContext) -> None:
     if ctx.args:
         await ctx.refuse("`/incident postmortem` takes no text.")
         return
+    await ctx.record(POSTMORTEM)
     await ctx.ack()
-
-    async def job() -> None:
-        asker = await ctx.asker()
-        incident = await run_in_session(readable_incident, ctx.number, ctx.channel_id, asker)
-        assert incident.id is not None
-        link = await post_draft(ctx.deps, incident.id)
-        await ctx.tell(f"Posted the postmortem draft: <{link}|open it>.")
-
-    ctx.in_background(job, "/incident postmortem")

@@ -8,27 +8,17 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot.deps import Deps
-from bot.incidents.reminders import snooze_reminder
-from bot.slack.effects import context_for, submit_for
+from bot.flows.reminders import SNOOZE as SNOOZE_JOB
+from bot.slack.effects import record_click
 from bot.slack.views.reminder import SNOOZE
-from storage.session import run_in_session
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    """Listen for the snooze button."""
+    """Listen for the snooze button: record the snooze job (bot/flows/reminders.py), then ack."""
 
     @app.action(SNOOZE)
     async def on_snooze(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        channel, ts, value = body["channel"]["id"], body["container"]["message_ts"], str(action.get("value"))
+        if value.isascii() and value.isdigit():  # anything else is not a button Warroom made
+            await record_click(deps, SNOOZE_JOB, body, channel, incident_id=int(value), ts=ts)
         await ack()
-        user, channel, ts = body["user"]["id"], body["channel"]["id"], body["container"]["message_ts"]
-
-        async def job() -> None:
-            ctx = await context_for(deps, user, body["team"]["id"], channel)
-            incident = await run_in_session(snooze_reminder, int(action["value"]), ctx)
-            until = f"{incident.reminder_snoozed_until:%H:%M} UTC"
-            text = f":zzz: <@{user}> snoozed the update reminder for {incident.ref} until {until}."
-            await deps.slack.update(
-                channel, ts, text, [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
-            )
-
-        submit_for(deps, job, body, channel)
