@@ -1,8 +1,8 @@
 """A strict fake of the PagerDuty REST API v2 on 127.0.0.1: services, on-calls and incidents.
 
 It refuses what PagerDuty refuses (wrong token or `Accept`, a write without `From`, a malformed
-incident, a repeated open `incident_key`, unknown parameters or fields) and what it may refuse
-(resolving a resolved incident) in PagerDuty's error shape, pages classically
+incident, a second open incident under one `incident_key` on a service, unknown parameters or
+fields) and what it may refuse (resolving a resolved incident) in PagerDuty's error shape, pages classically
 (`limit`/`offset`/`more`), and rate limits, fails or hangs on demand. Shapes and fields follow
 PagerDuty's published OpenAPI description of REST API v2 (`reference/REST/openapiv3.json` in
 PagerDuty's api-schema repository)."""
@@ -240,8 +240,9 @@ class FakePagerDuty:
 
     def _find_incidents(self, query: dict[str, list[str]], one: dict[str, str]) -> list[dict[str, Any]]:
         statuses = set(query.get("statuses[]", [])) or {"triggered", "acknowledged", "resolved"}
-        key = one.get("incident_key")
+        key, services = one.get("incident_key"), set(query.get("service_ids[]", []))
         found = [i for i in self.incidents.values() if i["status"] in statuses]
+        found = [i for i in found if not services or i["service"]["id"] in services]
         return [i for i in found if key is None or i["incident_key"] == key]
 
     def _trigger(self, body: Any) -> dict[str, Any]:
@@ -250,7 +251,8 @@ class FakePagerDuty:
         if service is None:
             raise Refusal(400, "Invalid Input Provided", "Service not found.")
         key = incident.get("incident_key")
-        if key in {i["incident_key"] for i in self.incidents.values() if i["status"] != "resolved"}:
+        if key is not None and self._open_with_key(service["id"], key):
+            # tests/data/pagerduty/incident_key.md: refused on the same service while one is open
             raise Refusal(400, "Invalid Input Provided", f"Open incident with key '{key}' already exists.")
         number, now = len(self.incidents) + 1, _iso(datetime.now(UTC))
         pd_id = f"Q{number:06d}"
@@ -279,6 +281,12 @@ class FakePagerDuty:
         }
         self.incidents[created["id"]] = created
         return created
+
+    def _open_with_key(self, service_id: str, key: str) -> bool:
+        return any(
+            i["incident_key"] == key and i["service"]["id"] == service_id and i["status"] != "resolved"
+            for i in self.incidents.values()
+        )
 
     def _assignments(self, policy_id: str) -> list[dict[str, Any]]:
         first = [o for o in self._oncalls if o["escalation_policy"]["id"] == policy_id]
