@@ -98,6 +98,11 @@ def _record_page(session: Session, wanted: dict[str, Any], tell: dict[str, Any] 
     earlier = session.exec(select(Job).where(Job.key == key)).one()
     if earlier.payload.get("command") == wanted["command"]:
         return ""  # this command recorded it before a crash
+    if earlier.state == queue.FAILED and earlier.id is not None:  # PagerDuty refused it: page again
+        earlier.payload, earlier.tell = wanted, tell
+        session.flush()
+        queue.retry_failed(session, earlier.id, at=clock.now())
+        return ""
     page = find_page(session, wanted["incident_id"], wanted["service_id"])
     if page is None or page.pd_incident_id is None:
         return "That service's on-call is being paged already."

@@ -64,6 +64,7 @@ class FakePagerDuty:
         self._services: dict[str, dict[str, Any]] = {}
         self._oncalls: list[dict[str, Any]] = []
         self._faults: list[tuple[str, float]] = []  # ("429", retry_after) | ("500", 0) | ("hang", s)
+        self._write_faults: list[int] = []  # statuses for the next writes (POST, PUT) only
         self._lock = threading.Lock()
         self.server = ServerThread(
             Starlette(routes=[Route("/{path:path}", self._answer, methods=["GET", "POST", "PUT"])]),
@@ -136,6 +137,11 @@ class FakePagerDuty:
         """Answer the next `times` requests with `status`."""
         self._add_faults((str(status), 0.0), times)
 
+    def fail_writes(self, times: int, status: int = 500) -> None:
+        """Answer the next `times` writes (POST, PUT) with `status`; reads go through."""
+        with self._lock:
+            self._write_faults += [status] * times
+
     def hang(self, seconds: float) -> None:
         """Take `seconds` before answering the next request."""
         self._add_faults(("hang", seconds), 1)
@@ -164,6 +170,8 @@ class FakePagerDuty:
         with self._lock:
             self.requests.append(call)
             fault = self._faults.pop(0) if self._faults else None
+            if fault is None and self._write_faults and call.method != "GET":
+                fault = (str(self._write_faults.pop(0)), 0.0)
         try:
             if fault is not None and (answer := await self._fault(*fault)) is not None:
                 return answer

@@ -109,6 +109,16 @@ def test_two_page_commands_at_once_page_once_and_the_later_is_told(app, pd):
     assert sum("paged the on-call" in text for text in said(app)) == 1
 
 
+def test_a_page_pagerduty_refused_is_told_and_may_be_asked_for_again(app, pd):
+    pd.fail_writes(1, 403)
+    _, told = run(app, "page checkout")
+    assert told == ["PagerDuty does not let this API token do that (403 while paging)."]
+    assert pd.incidents == {}
+    _, again = run(app, "page checkout")
+    assert again == [] and len(pd.incidents) == 1
+    assert sum("paged the on-call" in text for text in said(app)) == 1
+
+
 def test_oncall_is_read_only_and_answered_once(app, pd):
     _, told = run(app, "oncall checkout")
     assert len(told) == 1 and told[0].startswith("*On call now for Checkout API*")
