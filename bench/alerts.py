@@ -124,6 +124,7 @@ def main() -> int:
             connection.execute(text("DELETE FROM alert_events"))
             connection.execute(text("DELETE FROM alerts"))
             connection.execute(text("DELETE FROM webhook_deliveries"))
+            connection.execute(text("DELETE FROM jobs"))
         rules = Path(workdir) / "triage.yaml"
         rules.write_text("default: ignore\n")
         port = free_port()

@@ -8,13 +8,16 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger import messages
 
 from bot.deps import Deps
+from bot.flows import alerts as _alerts
 from bot.flows import archive as _archive
 from bot.flows import capture as _capture
 from bot.flows import changes as _changes
 from bot.flows import closing as _closing
 from bot.flows import followups as _followups
+from bot.flows import linked as _linked
 from bot.flows import messages as _messages
 from bot.flows import overview as _overview
+from bot.flows import paging as _paging
 from bot.flows import reminders as _reminders
 from bot.slack import access, errors
 from bot.slack.commands import Router
@@ -40,7 +43,19 @@ _EXPECTED = frozenset(
     {messages.warning_client_prioritized_and_token_skipped(), messages.warning_token_skipped()}
 )
 # the after-ack jobs, each registering its kinds with the dispatcher
-FLOWS = (_changes, _messages, _capture, _reminders, _followups, _archive, _closing, _overview)
+FLOWS = (
+    _changes,
+    _messages,
+    _capture,
+    _reminders,
+    _followups,
+    _archive,
+    _closing,
+    _overview,
+    _alerts,
+    _linked,
+    _paging,
+)
 bolt_log = logging.getLogger("bot.slack.bolt")
 bolt_log.addFilter(lambda record: record.getMessage() not in _EXPECTED)
 

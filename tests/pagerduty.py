@@ -8,6 +8,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from bot.http.signing import pagerduty_signature
+from bot.simulator.pagerduty import FakePagerDuty
+
 SAMPLES = Path(__file__).parent / "data" / "pagerduty"
 WEB = "https://acme.pagerduty.com"
 
@@ -53,3 +58,23 @@ def pd_event(
 def pd_body(kind: str = "incident.triggered", **changes: Any) -> bytes:
     """`pd_event` as the bytes PagerDuty signs and sends."""
     return json.dumps(pd_event(kind, **changes)).encode()
+
+
+def pd_settings(pd: FakePagerDuty) -> dict[str, Any]:
+    """The settings that point Warroom's REST calls at the fake."""
+    return {
+        "pagerduty_api_token": pd.token,
+        "pagerduty_api_url": pd.base_url,
+        "pagerduty_from_email": "warroom@example.com",
+    }
+
+
+def send_delivery(url: str, body: bytes, delivery: str, secret: str) -> int:
+    """POST one webhook delivery to Warroom at `url` signed as PagerDuty signs it; the status."""
+    headers = {
+        "content-type": "application/json",
+        "x-pagerduty-signature": pagerduty_signature(secret, body),
+        "x-webhook-id": delivery,
+        "user-agent": "PagerDuty-Webhook/V3.0",
+    }
+    return httpx.post(f"{url}/pagerduty/webhook", content=body, headers=headers).status_code

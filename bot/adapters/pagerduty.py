@@ -133,8 +133,13 @@ class PagerDutyGateway:
         path = f"services/{quote(service_id, safe='')}"
         return _service(await self._call("looking up a service", lambda: self._client.rget(path)))
 
-    async def trigger(self, service: Service, title: str, incident_key: str, details: str) -> PdIncident:
-        """Open a high-urgency incident; a repeat of an open `incident_key` returns that incident."""
+    async def trigger(
+        self, service: Service, title: str, incident_key: str, details: str, *, look_first: bool = False
+    ) -> PdIncident:
+        """Open a high-urgency incident on `service` under `incident_key`, or find the one open
+        under it: PagerDuty refuses a second open incident with the same key on a service, so a
+        retry after a lost answer pages nobody twice. `look_first` (a retry) asks before writing,
+        and also finds one resolved since."""
         self._require_from()
         incident = {
             "type": "incident",
@@ -146,19 +151,27 @@ class PagerDutyGateway:
         }
 
         def open_or_find() -> Any:
+            if look_first and (found := self._with_key(service.id, incident_key, open_only=False)):
+                return found
             try:
                 return self._client.rpost("incidents", json=incident)
             except pagerduty.HttpError as exc:
                 if exc.response is None or not _key_is_open(exc.response, incident_key):
                     raise
-            # a retry after a lost answer: PagerDuty already has it, so page nobody twice
-            found = self._client.rget("incidents", params={"incident_key": incident_key})
-            open_ones = [i for i in found if i.get("status") != "resolved"]
-            if not open_ones:
+            found = self._with_key(service.id, incident_key, open_only=True)
+            if found is None:
                 raise PagerDutyError(f"PagerDuty says {incident_key} is open but cannot find it; try again.")
-            return open_ones[0]
+            return found
 
         return _pd_incident(await self._call("paging", open_or_find))
+
+    def _with_key(self, service_id: str, incident_key: str, *, open_only: bool) -> dict[str, Any] | None:
+        """The newest incident on the service under `incident_key` (an open one if `open_only`)."""
+        params: dict[str, Any] = {"incident_key": incident_key, "service_ids": [service_id]}
+        if open_only:
+            params["statuses"] = ["triggered", "acknowledged"]
+        found = self._client.list_all("incidents", params=params)
+        return dict(found[-1]) if found else None
 
     async def oncalls(self, escalation_policy_id: str) -> list[OnCall]:
         """Who is on call now at each level of the policy, lowest level first."""
@@ -168,13 +181,16 @@ class PagerDutyGateway:
         )
         return sorted((_oncall(entry) for entry in found), key=lambda o: o.level)
 
-    async def resolve(self, pd_incident_id: str) -> bool:
-        """Resolve a PagerDuty incident; False when PagerDuty had it resolved already."""
+    async def resolve(self, pd_incident_id: str, *, check_first: bool = False) -> bool:
+        """Resolve a PagerDuty incident; False when PagerDuty had it resolved already.
+        `check_first` (a retry, which may have resolved it) asks its status before writing."""
         self._require_from()
         path = f"incidents/{quote(pd_incident_id, safe='')}"
         body = {"type": "incident_reference", "status": "resolved"}
 
         def resolve_or_check() -> bool:
+            if check_first and self._client.rget(path).get("status") == "resolved":
+                return False
             try:
                 self._client.rput(path, json=body)
             except pagerduty.HttpError as exc:

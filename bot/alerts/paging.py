@@ -14,10 +14,10 @@ from bot.alerts.links import link_pd_incident
 from bot.errors import WarroomError
 from bot.incidents.changes import Context, authorise, find_incident
 from bot.incidents.permissions import Action
-from bot.incidents.rules import Severity
+from bot.incidents.rules import Severity, escape_mrkdwn
 from bot.incidents.service import get_incident, record_event
 from storage.errors import is_unique_violation
-from storage.models import Alert, Incident, Page, table
+from storage.models import Alert, Incident, Page, PagerDutyLink, table
 
 
 class PagedService(Protocol):
@@ -107,8 +107,27 @@ def claim_page(session: Session, incident_id: int, service: PagedService, ctx: C
 
 def existing_page(session: Session, incident_id: int, service_id: str) -> Page:
     """The page of `service_id` claimed for this incident."""
+    page = find_page(session, incident_id, service_id)
+    assert page is not None, "claimed before"
+    return page
+
+
+def find_page(session: Session, incident_id: int, service_id: str) -> Page | None:
+    """This incident's page of `service_id`, if one was claimed."""
     key = page_key(get_incident(session, incident_id), service_id)
-    return session.exec(select(Page).where(Page.incident_key == key)).one()
+    return session.exec(select(Page).where(Page.incident_key == key)).first()
+
+
+def page_line(session: Session, page_id: int, message: str) -> str:
+    """What the war room is told of a recorded page (mrkdwn): who paged whom, with its link."""
+    page = session.get(Page, page_id)
+    assert page is not None
+    link = session.exec(select(PagerDutyLink).where(PagerDutyLink.page_id == page_id)).first()
+    who = escape_mrkdwn(page.assignees) or "nobody is assigned yet"
+    url = link.html_url if link is not None else ""
+    shown = f" (<{url}|PagerDuty {page.pd_incident_id}>)" if url else ""
+    text = f"<@{page.paged_by}> paged the on-call of {escape_mrkdwn(page.service_name)}: {who}{shown}"
+    return text + (f"\n>{escape_mrkdwn(message)}" if message else "")
 
 
 def record_page(session: Session, page_id: int, pd_incident: OpenedIncident, at: datetime) -> Page | None:

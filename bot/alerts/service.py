@@ -8,6 +8,7 @@ batches never lose one.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from datetime import datetime
 from typing import Any
@@ -55,10 +56,11 @@ def process_batch(
     """Handle the oldest stored deliveries in one transaction: claim them, count repeats of each
     alert in one statement, then apply acknowledgements and resolutions in the order they happened.
 
-    Returns how many deliveries this call claimed (0: none are left) and what Slack should show.
+    Returns how many deliveries this call claimed (0: none are left) and what Slack should show,
+    each with the key that shows it once.
     """
     triggers: Hits = defaultdict(list)
-    changes: list[tuple[dict[str, Any], str, dict[str, Any], datetime]] = []
+    changes: list[tuple[dict[str, Any], str, dict[str, Any], datetime, int]] = []
     claimed = _claim(session, limit, at)
     for pk, body in claimed:
         try:
@@ -74,14 +76,15 @@ def process_batch(
                     continue
                 triggers[_key(data)].append((data, occurred))
             elif kind.startswith("incident.") and change in CHANGES:
-                changes.append((data, change, event.get("agent") or {}, occurred))
+                changes.append((data, change, event.get("agent") or {}, occurred, pk))
             else:
                 _set_aside(session, pk, at, f"ignored {kind or 'unknown'} event")
         except (InvalidInput, ValueError, TypeError, AttributeError, KeyError) as exc:
             _set_aside(session, pk, at, f"could not be processed: {exc}")
     results = _record_triggers(session, triggers, rules, bot_user_id)
-    for data, change, agent, occurred in sorted(changes, key=lambda change: change[3]):
-        results.append(apply_change(session, _key(data), data, change, agent, occurred))
+    for data, change, agent, occurred, pk in sorted(changes, key=lambda change: change[3]):
+        result = apply_change(session, _key(data), data, change, agent, occurred)
+        results.append(dataclasses.replace(result, key=f"delivery:{pk}:line"))
     return len(claimed), results
 
 
@@ -155,7 +158,7 @@ def _insert_quiet(session: Session, quiet: list[Alert], rules: Rules, ids: dict[
                 f":bell: Low-urgency alert on *{alert.service_name or 'an unknown service'}*: "
                 f"{alert.title} (not paged by Warroom)"
             )
-            notices.append(Processed(notice=(channel, text)))
+            notices.append(Processed(notice=(channel, text), key=f"alert:{inserted[alert.dedup_key]}:notice"))
     return notices
 
 
@@ -303,4 +306,4 @@ def _retriggered(session: Session, link: PagerDutyLink, at: datetime) -> Process
         data={"alert": link.alert_id, "pd_incident": link.pd_incident_id, "url": about.url},
     )
     line = f"PagerDuty: {escape_mrkdwn(about.about)} triggered again as {about.mention()}. {then}"
-    return Processed(linked=incident, line=line)
+    return Processed(linked=incident, line=line, key=f"link:{link.id}:joined")

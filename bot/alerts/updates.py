@@ -27,6 +27,7 @@ class Processed:
     notice: tuple[str, str] | None = None  # (channel, text) for a low-urgency alert
     linked: Incident | None = None  # an incident whose war room hears about the change
     line: str = ""  # mrkdwn for that war room
+    key: str = ""  # the idempotency key of what Slack shows (a notice, a room's line)
 
 
 def apply_change(

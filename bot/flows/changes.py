@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from bot import clock
 from bot.deps import Deps
+from bot.flows.linked import record_resolve
 from bot.incidents.changes import Outcome, for_incident
 from bot.incidents.service import get_incident
 from bot.jobs import faults, queue
@@ -59,6 +60,8 @@ def record_outcome(session: Session, outcome: Outcome, *, key: str) -> None:
         "data": outcome.data,
     }
     queue.record(session, OUTCOME, key, payload, at=clock.now())
+    if outcome.data.get("resolved"):
+        record_resolve(session, outcome.incident.id, key=f"{key}:pagerduty")
 
 
 def outcome_key(job: Claimed) -> str:

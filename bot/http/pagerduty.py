@@ -1,4 +1,4 @@
-"""`POST /pagerduty/webhook`: verify, store durably, answer at once, process after."""
+"""`POST /pagerduty/webhook`: verify, store durably with the job that processes it, answer at once."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ from starlette.responses import JSONResponse, Response
 
 from bot import clock
 from bot.alerts.events import MAX_DEPTH
-from bot.alerts.service import store_deliveries
 from bot.deps import Deps
+from bot.flows.alerts import store_and_record
 from bot.http.signing import is_valid_pagerduty_request
-from bot.slack.alerts import process_deliveries
 from storage.session import run_in_session
 from storage.text import load_json
 
@@ -23,7 +22,7 @@ MAX_BODY_BYTES = 256 * 1024
 def webhook_route(deps: Deps) -> Callable[[Request], Awaitable[Response]]:
     """The route handler, bound to this process's collaborators."""
     secrets = [secret.get_secret_value() for secret in deps.settings.pagerduty_webhook_secrets]
-    writer = GroupCommit()
+    writer = GroupCommit(deps.jobs.wake)
 
     async def pagerduty_webhook(request: Request) -> Response:
         if not secrets:
@@ -49,20 +48,20 @@ def webhook_route(deps: Deps) -> Callable[[Request], Awaitable[Response]]:
             return _answer(400, "body has no event")
         if not await writer.store(delivery_id, text):
             return _answer(200, "duplicate delivery")
-        deps.worker.submit(lambda: process_deliveries(deps), name="pagerduty webhooks", once=True)
         return _answer(202, "accepted")
 
     return pagerduty_webhook
 
 
 class GroupCommit:
-    """Stores deliveries that arrive together in one transaction, then answers each of them.
+    """Stores deliveries that arrive together in one transaction, with the job that processes
+    them, then answers each of them.
 
     A delivery is still durable before its 2xx; a storm costs one commit per group, not per event.
     """
 
-    def __init__(self, most: int = 200) -> None:
-        self._most = most
+    def __init__(self, wake: Callable[[], None], most: int = 200) -> None:
+        self._wake, self._most = wake, most
         self._waiting: list[tuple[str, str, asyncio.Future[bool]]] = []
         self._writing = False
 
@@ -81,12 +80,13 @@ class GroupCommit:
                 group, self._waiting = self._waiting[: self._most], self._waiting[self._most :]
                 try:
                     results = await run_in_session(
-                        store_deliveries, [(d, b) for d, b, _ in group], clock.now()
+                        store_and_record, [(d, b) for d, b, _ in group], clock.now()
                     )
                 except Exception as exc:
                     for _, _, stored in group:
                         stored.set_exception(exc)
                     continue
+                self._wake()
                 for (_, _, stored), result in zip(group, results, strict=True):
                     stored.set_result(result)
         finally:

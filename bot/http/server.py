@@ -22,7 +22,6 @@ from bot.http.pagerduty import webhook_route
 from bot.http.signing import is_valid_slack_request
 from bot.http.slack_body import MAX_BODY_BYTES, Problem, read_slack_body
 from bot.scheduler import start_scheduler
-from bot.slack.alerts import process_deliveries
 from bot.slack.remediation import recover_interrupted_runs
 from bot.slack.rooms import resume_unfinished_rooms
 
@@ -65,7 +64,6 @@ def create_web_app(deps: Deps) -> Starlette:
         deps.jobs.start()
         await resume_unfinished_rooms(deps)
         deps.worker.submit(lambda: recover_interrupted_runs(deps), name="recover remediation runs")
-        deps.worker.submit(lambda: process_deliveries(deps), name="stored pagerduty webhooks")
         scheduler = start_scheduler(deps)
         state["scheduler"] = scheduler
         yield

@@ -131,8 +131,10 @@ class Dispatcher:
             log.exception("could not renew job leases")
             return
         for lost in set(ids) - held:
-            log.warning("job %s was taken over by another process; stopping it here", lost)
-            self._running[lost].cancel()
+            task = self._running.get(lost)  # None: it finished while the renewal was under way
+            if task is not None:
+                log.warning("job %s was taken over by another process; stopping it here", lost)
+                task.cancel()
 
     async def _run(self, job: Claimed) -> None:
         try:

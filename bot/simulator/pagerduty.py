@@ -1,8 +1,8 @@
 """A strict fake of the PagerDuty REST API v2 on 127.0.0.1: services, on-calls and incidents.
 
 It refuses what PagerDuty refuses (wrong token or `Accept`, a write without `From`, a malformed
-incident, a repeated open `incident_key`, unknown parameters or fields) and what it may refuse
-(resolving a resolved incident) in PagerDuty's error shape, pages classically
+incident, a second open incident under one `incident_key` on a service, unknown parameters or
+fields) and what it may refuse (resolving a resolved incident) in PagerDuty's error shape, pages classically
 (`limit`/`offset`/`more`), and rate limits, fails or hangs on demand. Shapes and fields follow
 PagerDuty's published OpenAPI description of REST API v2 (`reference/REST/openapiv3.json` in
 PagerDuty's api-schema repository)."""
@@ -64,6 +64,7 @@ class FakePagerDuty:
         self._services: dict[str, dict[str, Any]] = {}
         self._oncalls: list[dict[str, Any]] = []
         self._faults: list[tuple[str, float]] = []  # ("429", retry_after) | ("500", 0) | ("hang", s)
+        self._write_faults: list[int] = []  # statuses for the next writes (POST, PUT) only
         self._lock = threading.Lock()
         self.server = ServerThread(
             Starlette(routes=[Route("/{path:path}", self._answer, methods=["GET", "POST", "PUT"])]),
@@ -136,6 +137,11 @@ class FakePagerDuty:
         """Answer the next `times` requests with `status`."""
         self._add_faults((str(status), 0.0), times)
 
+    def fail_writes(self, times: int, status: int = 500) -> None:
+        """Answer the next `times` writes (POST, PUT) with `status`; reads go through."""
+        with self._lock:
+            self._write_faults += [status] * times
+
     def hang(self, seconds: float) -> None:
         """Take `seconds` before answering the next request."""
         self._add_faults(("hang", seconds), 1)
@@ -164,6 +170,8 @@ class FakePagerDuty:
         with self._lock:
             self.requests.append(call)
             fault = self._faults.pop(0) if self._faults else None
+            if fault is None and self._write_faults and call.method != "GET":
+                fault = (str(self._write_faults.pop(0)), 0.0)
         try:
             if fault is not None and (answer := await self._fault(*fault)) is not None:
                 return answer
@@ -240,8 +248,9 @@ class FakePagerDuty:
 
     def _find_incidents(self, query: dict[str, list[str]], one: dict[str, str]) -> list[dict[str, Any]]:
         statuses = set(query.get("statuses[]", [])) or {"triggered", "acknowledged", "resolved"}
-        key = one.get("incident_key")
+        key, services = one.get("incident_key"), set(query.get("service_ids[]", []))
         found = [i for i in self.incidents.values() if i["status"] in statuses]
+        found = [i for i in found if not services or i["service"]["id"] in services]
         return [i for i in found if key is None or i["incident_key"] == key]
 
     def _trigger(self, body: Any) -> dict[str, Any]:
@@ -250,7 +259,8 @@ class FakePagerDuty:
         if service is None:
             raise Refusal(400, "Invalid Input Provided", "Service not found.")
         key = incident.get("incident_key")
-        if key in {i["incident_key"] for i in self.incidents.values() if i["status"] != "resolved"}:
+        if key is not None and self._open_with_key(service["id"], key):
+            # tests/data/pagerduty/incident_key.md: refused on the same service while one is open
             raise Refusal(400, "Invalid Input Provided", f"Open incident with key '{key}' already exists.")
         number, now = len(self.incidents) + 1, _iso(datetime.now(UTC))
         pd_id = f"Q{number:06d}"
@@ -279,6 +289,12 @@ class FakePagerDuty:
         }
         self.incidents[created["id"]] = created
         return created
+
+    def _open_with_key(self, service_id: str, key: str) -> bool:
+        return any(
+            i["incident_key"] == key and i["service"]["id"] == service_id and i["status"] != "resolved"
+            for i in self.incidents.values()
+        )
 
     def _assignments(self, policy_id: str) -> list[dict[str, Any]]:
         first = [o for o in self._oncalls if o["escalation_policy"]["id"] == policy_id]

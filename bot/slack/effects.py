@@ -10,12 +10,12 @@ from bot import clock
 from bot.adapters.slack import SlackCallFailed
 from bot.alerts.links import opened_by
 from bot.deps import Deps
+from bot.flows.linked import RESOLVE, resolve_key
 from bot.incidents.changes import Context, Outcome, current_roles
 from bot.incidents.errors import InvalidInput
 from bot.incidents.permissions import Actor
 from bot.incidents.service import get_incident
 from bot.postmortem.closing import draft_link
-from bot.slack.alerts import resolve_linked_pagerduty
 from bot.slack.errors import answer_for, asked, asker
 from bot.slack.runbooks import post_new_runbooks
 from bot.slack.views.card import broadcast_line, incident_card, topic
@@ -80,8 +80,10 @@ async def apply_outcome(
             raise result
     if outcome.rematch and incident.id is not None:
         await post_new_runbooks(deps, incident.id)
-    if outcome.data.get("resolved") and incident.id is not None:
-        await resolve_linked_pagerduty(deps, incident.id)
+    if outcome.data.get("resolved") and incident.id is not None and key is None:
+        # a change made outside a job (a card form); a job's change recorded it with the change
+        resolving = resolve_key(incident.id, incident.resolved_at)
+        await deps.jobs.submit(RESOLVE, resolving, {"incident_id": incident.id})
 
 
 async def post_once(

@@ -7,16 +7,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-import httpx
 import pytest
 from sqlmodel import select
 
-from bot.http.signing import pagerduty_signature
 from bot.simulator.harness import LocalWarroom, local_settings
 from bot.simulator.pagerduty import FakePagerDuty
-from storage.models import Alert, Incident, PagerDutyLink, TimelineEvent
+from storage.models import Alert, Incident, Job, PagerDutyLink, TimelineEvent
 from storage.session import session_scope
-from tests.pagerduty import pd_body, pd_event
+from tests.pagerduty import pd_body, pd_event, pd_settings, send_delivery
 
 SECRET = "whsec_room"
 RULES = """
@@ -40,9 +38,7 @@ def app(simulator, db, pd, tmp_path) -> Iterator[LocalWarroom]:
         db,
         warroom_triage_rules=rules,
         pagerduty_webhook_secrets=SECRET,
-        pagerduty_api_token=pd.token,
-        pagerduty_api_url=pd.base_url,
-        pagerduty_from_email="warroom@example.com",
+        **pd_settings(pd),
     )
     warroom = LocalWarroom(simulator, settings)
     yield warroom
@@ -50,13 +46,7 @@ def app(simulator, db, pd, tmp_path) -> Iterator[LocalWarroom]:
 
 
 def deliver(app: LocalWarroom, body: bytes, delivery: str) -> int:
-    headers = {
-        "content-type": "application/json",
-        "x-pagerduty-signature": pagerduty_signature(SECRET, body),
-        "x-webhook-id": delivery,
-        "user-agent": "PagerDuty-Webhook/V3.0",
-    }
-    status = httpx.post(f"{app.server.url}/pagerduty/webhook", content=body, headers=headers).status_code
+    status = send_delivery(app.server.url, body, delivery, SECRET)
     for _ in range(3):  # the delivery, the war room it opens, its runbooks
         app.settle()
     return status
@@ -128,6 +118,9 @@ def test_a_retrigger_joins_the_open_room_and_resolving_resolves_the_new_pagerdut
     assert said(app)[-1] == (
         f":pager: Resolved in PagerDuty: <{AGAIN}|PagerDuty incident #4212> (Checkout 5xx rate above 5%)."
     )
+    with session_scope() as session:  # recorded with the change that resolved the room, and done
+        [job] = session.exec(select(Job).where(Job.kind == "pagerduty.resolve")).all()
+    assert job.key.endswith(":pagerduty") and job.state == "done"
     before = len(said(app))
     deliver(app, pd_body("incident.resolved", pd_id="Q1CHK5XX0002", agent="Warroom"), "r2")
     assert len(said(app)) == before  # Warroom resolved it itself: nothing new to tell

@@ -152,8 +152,10 @@ def test_low_alerts_notify_and_ignored_ones_are_only_counted(app):
     app.settle()
     assert rows(Incident) == []
     assert [a.triage for a in sorted(rows(Alert), key=lambda a: a.id)] == ["low", "ignore"]
-    notices = [m["text"] for m in app.sim.channel("C0GENERAL")["messages"]]
-    assert notices == [":bell: Low-urgency alert on *Search*: Search p99 high (not paged by Warroom)"]
+    [notice] = app.sim.channel("C0GENERAL")["messages"]
+    assert notice["text"] == ":bell: Low-urgency alert on *Search*: Search p99 high (not paged by Warroom)"
+    low = next(a for a in rows(Alert) if a.triage == "low")
+    assert notice["metadata"]["event_payload"] == {"key": f"alert:{low.id}:notice"}  # found, not reposted
 
 
 def test_unknown_event_types_are_accepted_and_ignored(app):

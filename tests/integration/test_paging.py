@@ -18,8 +18,9 @@ from bot.incidents.permissions import Actor
 from bot.simulator.harness import LocalWarroom, local_settings
 from bot.simulator.pagerduty import FakePagerDuty
 from bot.slack.listeners.paging import NOT_CONFIGURED
-from storage.models import Alert, Incident, Page, TimelineEvent
+from storage.models import Alert, Incident, Job, Page, TimelineEvent
 from storage.session import in_session, session_scope
+from tests.pagerduty import pd_settings
 
 CHECKOUT = Service("PSVC001", "Checkout API", "PEP0001")
 
@@ -27,13 +28,7 @@ CHECKOUT = Service("PSVC001", "Checkout API", "PEP0001")
 @pytest.fixture
 def app(simulator, db, pd) -> Iterator[LocalWarroom]:
     """INC-1 declared by alice (its IC) with its war room open; PagerDuty is the fake."""
-    settings = local_settings(
-        simulator,
-        db,
-        pagerduty_api_token=pd.token,
-        pagerduty_api_url=pd.base_url,
-        pagerduty_from_email="warroom@example.com",
-    )
+    settings = local_settings(simulator, db, **pd_settings(pd))
     warroom = LocalWarroom(simulator, settings)
     warroom.command("declare sev2 Checkout is down")
     warroom.settle()
@@ -98,6 +93,39 @@ def test_a_page_whose_answer_was_lost_is_finished_without_a_second_pagerduty_inc
     _, told = run(app, "page checkout")
     assert told == [] and len(pd.incidents) == 1
     assert said(app)[-1].startswith("<@U0ALICE> paged the on-call of Checkout API: Alice Archer")
+
+
+def test_two_page_commands_at_once_page_once_and_the_later_is_told(app, pd):
+    app.sim.clear_calls()
+    room = incident().channel_id
+    first = app.command("page checkout", channel=room)
+    second = app.command('page "Checkout API" again', channel=room)
+    app.settle()
+    app.settle()
+    assert first.status_code == second.status_code == 200
+    assert len(posts(pd)) == 1
+    told = [call.args["text"] for call in app.sim.calls_to("response_url")]
+    assert len(told) == 1 and told[0].startswith(("Already paged", "That service's on-call is being paged"))
+    assert sum("paged the on-call" in text for text in said(app)) == 1
+
+
+def test_a_page_pagerduty_refused_is_told_and_may_be_asked_for_again(app, pd):
+    pd.fail_writes(1, 403)
+    _, told = run(app, "page checkout")
+    assert told == ["PagerDuty does not let this API token do that (403 while paging)."]
+    assert pd.incidents == {}
+    _, again = run(app, "page checkout")
+    assert again == [] and len(pd.incidents) == 1
+    assert sum("paged the on-call" in text for text in said(app)) == 1
+
+
+def test_oncall_is_read_only_and_answered_once(app, pd):
+    _, told = run(app, "oncall checkout")
+    assert len(told) == 1 and told[0].startswith("*On call now for Checkout API*")
+    assert [r.method for r in pd.requests if r.path.startswith("/incidents")] == []
+    with session_scope() as session:
+        [job] = session.exec(select(Job).where(Job.kind == "pagerduty.oncall")).all()
+    assert job.state == "done"
 
 
 def test_a_quoted_service_name_may_hold_spaces(app, pd):
@@ -225,6 +253,9 @@ def test_the_declare_form_pages_the_on_call_of_the_service_picked(app, pd):
         declared = session.exec(select(Incident).where(Incident.number == 2)).one()
         [page] = session.exec(select(Page).where(Page.incident_id == declared.id)).all()
     assert (page.service_id, page.paged_by, page.assignees) == ("PSVC002", "U0ALICE", "Bob Baker")
+    with session_scope() as session:
+        [job] = session.exec(select(Job).where(Job.kind == "pagerduty.page")).all()
+    assert (job.key, job.state) == (f"page:{declared.id}:PSVC002", "done")
     [opened] = posts(pd)
     assert opened["incident_key"] == "warroom-INC-2-PSVC002"
     assert "War room: #inc-2-orders-are-stuck" in opened["body"]["details"]

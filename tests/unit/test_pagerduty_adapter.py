@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -15,6 +17,7 @@ from bot.simulator.pagerduty import FakePagerDuty
 
 CHECKOUT = Service("PSVC001", "Checkout API", "PEP0001")
 KEY = "warroom-INC-7-PSVC001"
+DATA = Path(__file__).parent.parent / "data" / "pagerduty"
 
 
 @pytest.fixture
@@ -197,6 +200,50 @@ def test_the_fake_refuses_what_pagerduty_refuses_on_an_update(fake, sleeps):
     again = httpx.put(url, json=resolve, headers=headers)
     assert again.status_code == 400 and again.json()["error"]["errors"] == ["Incident Already Resolved"]
     assert httpx.get(f"{fake.base_url}/incidents/QNOPE", headers=headers).status_code == 404
+
+
+HEADERS = {
+    "authorization": "Token token=pd-test-token",
+    "accept": "application/vnd.pagerduty+json;version=2",
+    "from": "warroom@example.com",
+}
+
+
+def create(fake, service_id: str, key: str = KEY) -> httpx.Response:
+    incident = {"type": "incident", "title": "t", "incident_key": key}
+    incident["service"] = {"id": service_id, "type": "service_reference"}
+    return httpx.post(f"{fake.base_url}/incidents", json={"incident": incident}, headers=HEADERS)
+
+
+def test_the_fake_refuses_a_second_open_incident_under_one_key_on_a_service_as_pagerduty_does(fake):
+    refused = json.loads((DATA / "duplicate_incident_key.json").read_text())
+    first = create(fake, "PSVC001", "warroom-INC-1-PSVC001")
+    again = create(fake, "PSVC001", "warroom-INC-1-PSVC001")
+    assert first.status_code == 201
+    assert (again.status_code, again.json()) == (refused["status"], refused["body"])
+    assert create(fake, "PSVC002", "warroom-INC-1-PSVC001").status_code == 201  # another service
+    url = f"{fake.base_url}/incidents/{first.json()['incident']['id']}"
+    resolve = {"incident": {"type": "incident_reference", "status": "resolved"}}
+    assert httpx.put(url, json=resolve, headers=HEADERS).status_code == 200
+    assert create(fake, "PSVC001", "warroom-INC-1-PSVC001").status_code == 201  # the key is free again
+
+
+def test_a_retried_page_finds_the_incident_it_opened_before_writing_even_once_resolved(fake, sleeps):
+    pd = gateway(fake, sleeps)
+    opened = asyncio.run(pd.trigger(CHECKOUT, "title", KEY, ""))
+    asyncio.run(pd.resolve(opened.id))
+    fake.requests.clear()
+    assert asyncio.run(pd.trigger(CHECKOUT, "title", KEY, "", look_first=True)) == opened
+    assert [(r.method, r.query.get("service_ids[]")) for r in fake.requests] == [("GET", ["PSVC001"])]
+
+
+def test_a_retried_resolve_asks_first_and_writes_nothing_to_a_resolved_incident(fake, sleeps):
+    pd = gateway(fake, sleeps)
+    opened = asyncio.run(pd.trigger(CHECKOUT, "title", KEY, ""))
+    asyncio.run(pd.resolve(opened.id))
+    fake.requests.clear()
+    assert asyncio.run(pd.resolve(opened.id, check_first=True)) is False
+    assert [r.method for r in fake.requests] == ["GET"]
 
 
 def test_plain_http_is_refused_except_to_the_simulator_on_loopback():
