@@ -7,15 +7,13 @@ from sqlmodel import select
 
 from storage.models import Incident
 from storage.session import session_scope
+from tests.rooms import open_room
 
 
 @pytest.fixture
 def room(warroom):
     warroom.deps.settings.warroom_admins = ["U0DAVE"]
-    warroom.command("declare sev2 Checkout returns 500s")
-    warroom.settle()
-    warroom.sim.clear_calls()
-    return incident().channel_id
+    return open_room(warroom)
 
 
 def incident() -> Incident:

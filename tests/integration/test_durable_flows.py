@@ -22,6 +22,7 @@ from bot.slack.reminders import send_due_reminders
 from storage.models import FollowUp, Incident, Job, TimelineEvent
 from storage.session import in_session, session_scope
 from tests.clock import FakeClock
+from tests.rooms import open_room
 
 ANSWERS = {
     "customer_impact": "Checkout failed for card payments",
@@ -34,10 +35,7 @@ ANSWERS = {
 @pytest.fixture
 def room(warroom, clock) -> str:
     """INC-1 declared by alice (its IC), its war room open, the simulator's log cleared."""
-    warroom.command("declare sev2 Checkout returns 500s")
-    warroom.settle()
-    warroom.sim.clear_calls()
-    return incident().channel_id
+    return open_room(warroom)
 
 
 def incident() -> Incident:

@@ -16,6 +16,7 @@ from bot.slack.followups import send_due_followups
 from storage.models import FollowUp, Incident, TimelineEvent
 from storage.session import session_scope
 from tests.clock import T0
+from tests.rooms import open_room
 
 ALERT = "<@U0BOB|bob> Alert on queue depth <!channel> due 2026-12-01"
 
@@ -23,10 +24,7 @@ ALERT = "<@U0BOB|bob> Alert on queue depth <!channel> due 2026-12-01"
 @pytest.fixture
 def room(clock, warroom):
     """INC-1 declared by alice (its IC) at T0, its war room open, the simulator's log cleared."""
-    warroom.command("declare sev2 Checkout returns 500s")
-    warroom.settle()
-    warroom.sim.clear_calls()
-    return incident().channel_id
+    return open_room(warroom)
 
 
 def incident() -> Incident:

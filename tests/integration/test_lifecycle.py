@@ -9,15 +9,13 @@ from sqlmodel import select
 
 from storage.models import Incident, RoleAssignment, TimelineEvent
 from storage.session import session_scope
+from tests.rooms import open_room
 
 
 @pytest.fixture
 def room(warroom):
     """INC-1 declared by alice (its IC), its war room open, the simulator's log cleared."""
-    warroom.command("declare sev2 Checkout returns 500s")
-    warroom.settle()
-    warroom.sim.clear_calls()
-    return incident().channel_id
+    return open_room(warroom)
 
 
 def incident() -> Incident:
