@@ -8,7 +8,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger import messages
 
 from bot.deps import Deps
-from bot.flows import changes
+from bot.flows import changes, rooms
 from bot.slack import access, errors
 from bot.slack.commands import Router
 from bot.slack.listeners import (
@@ -63,6 +63,7 @@ def build_app(deps: Deps) -> AsyncApp:
     followups.register(app, deps, router)
     postmortem.register(app, deps, router)
     changes.register(deps)
+    rooms.register(deps)
     access.register(app, deps)
     capture.register(app, deps)
     card.register(app, deps)

@@ -11,8 +11,8 @@ from bot.alerts.service import has_pending, process_batch
 from bot.alerts.updates import Processed
 from bot.deps import Deps
 from bot.errors import WarroomError
+from bot.flows.rooms import open_room_later
 from bot.incidents.service import get_incident
-from bot.slack.rooms import submit_open_war_room
 from storage.session import run_in_session
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ async def process_deliveries(deps: Deps) -> int:
 async def show(deps: Deps, result: Processed) -> None:
     """Open the war room of a new incident, post a low-urgency notice, or tell a room."""
     if result.opened is not None:
-        submit_open_war_room(deps, result.opened, response_url=None)
+        await open_room_later(deps, result.opened)
     if result.notice is not None:
         channel, text = result.notice
         await deps.slack.post(channel, text)
