@@ -6,8 +6,8 @@ Slack call (targets at 100 ms: invited <= 215 ms, ready <= 345 ms); from a statu
 a resolve to their last job done at 100 ms per call (target <= 115 ms); and ack latency for 20
 simultaneous declarations at 200 ms per Slack call (target p99 < 50 ms).
 
-Run: python bench/declare.py   (a temporary SQLite file, then DATABASE_URL if it is Postgres;
-that database is upgraded and written to)
+Run: python bench/declare.py   (a temporary SQLite file, then DATABASE_URL if it is Postgres:
+an empty database, which is upgraded and written to)
 """
 
 from __future__ import annotations
@@ -47,6 +47,9 @@ class ServedWarroom:
         secret, port = secrets.token_hex(16), free_port()
         upgrade(database_url)
         open_database(database_url)
+        with session_scope() as session:  # a new simulator's channel ids would clash with old rooms'
+            if session.exec(select(Incident)).first() is not None:
+                raise SystemExit(f"bench/declare.py needs an empty database, not {database_url}")
         env = {
             **os.environ,
             "SLACK_BOT_TOKEN": simulator.token,
