@@ -19,6 +19,7 @@ from bot.flows import messages as _messages
 from bot.flows import overview as _overview
 from bot.flows import paging as _paging
 from bot.flows import reminders as _reminders
+from bot.flows import rooms as _rooms
 from bot.slack import access, errors
 from bot.slack.commands import Router
 from bot.slack.listeners import (
@@ -55,6 +56,7 @@ FLOWS = (
     _alerts,
     _linked,
     _paging,
+    _rooms,
 )
 bolt_log = logging.getLogger("bot.slack.bolt")
 bolt_log.addFilter(lambda record: record.getMessage() not in _EXPECTED)

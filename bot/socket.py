@@ -10,7 +10,6 @@ from bot.deps import Deps
 from bot.http.health import HealthMonitor
 from bot.scheduler import start_scheduler
 from bot.slack.remediation import recover_interrupted_runs
-from bot.slack.rooms import resume_unfinished_rooms
 
 
 async def run_socket_mode(settings: Settings) -> None:
@@ -21,7 +20,6 @@ async def run_socket_mode(settings: Settings) -> None:
     health = HealthMonitor(deps.slack, settings.database_url, lambda: True)
     await health.start()  # auth.test, bounded: no request waits on it later
     deps.jobs.start()
-    await resume_unfinished_rooms(deps)
     deps.worker.submit(lambda: recover_interrupted_runs(deps), name="recover remediation runs")
     scheduler = start_scheduler(deps)
     try:

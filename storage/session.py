@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, event, text
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 _engine: Engine | None = None
 _sqlite_writer = threading.RLock()
 CONNECT_TIMEOUT_SECONDS = 10
+# Pooled connections are replaced at this age (a timestamp check, no round trip), before a server
+# or pooler that ends old sessions does; TCP keepalives keep load balancers' idle timers from
+# cutting them in between, and notice a dead peer.
+RECYCLE_SECONDS = 240
+KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
 
 
 def make_engine(database_url: str) -> Engine:
@@ -27,12 +35,15 @@ def make_engine(database_url: str) -> Engine:
         # never deadlock upgrading a read lock (SQLITE_BUSY despite the busy timeout).
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
+    # No pre-ping: it is a round trip before every transaction. A connection dropped anyway (the
+    # database restarted) fails its first statement; SQLAlchemy then retires the whole pool and
+    # `in_session` runs the work once more on a fresh connection.
     return create_engine(
         database_url,
         pool_size=10,
         max_overflow=10,
-        pool_pre_ping=True,
-        connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},  # a dead host fails, not hangs
+        pool_recycle=RECYCLE_SECONDS,
+        connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS, **KEEPALIVES},  # a dead host fails
     )
 
 
@@ -78,13 +89,30 @@ def session_scope() -> Iterator[Session]:
             raise
 
 
-def in_session(work: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-    """Run `work(session, *args, **kwargs)` in one transaction, here and now.
+class _Dropped(Exception):
+    """The database connection was lost before anything was committed: safe to run again."""
 
-    For the request path's one short write: a hop to a thread costs more than the write.
-    """
+
+def in_session(work: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """Run `work(session, *args, **kwargs)` in one transaction, here and now; once more on a
+    fresh connection if the database had dropped this one (nothing was committed then)."""
+    try:
+        return _in_transaction(work, args, kwargs, retry=True)
+    except _Dropped:
+        log.warning("the database dropped a pooled connection; running the transaction again")
+        return _in_transaction(work, args, kwargs, retry=False)
+
+
+def _in_transaction(work: Callable[..., T], args: Any, kwargs: Any, *, retry: bool) -> T:
     with session_scope() as session:
-        return work(session, *args, **kwargs)
+        try:
+            return work(session, *args, **kwargs)
+        except DBAPIError as exc:
+            # Only from `work`, before the commit: a connection lost while committing may have
+            # committed, so that is never run again.
+            if retry and exc.connection_invalidated:
+                raise _Dropped from exc
+            raise
 
 
 async def run_in_session(work: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:

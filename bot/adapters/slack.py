@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import aiohttp
@@ -32,6 +33,7 @@ CALL_DEADLINE_SECONDS = 20.0
 EFFECT_EVENT = "warroom_effect"
 # A trigger id lives 3 s; a form that cannot open by then never will.
 FORM_DEADLINE_SECONDS = 2.5
+LIST_PAGE = 999  # conversations.list takes "an integer under 1000"
 
 
 class SlackCallFailed(WarroomError):
@@ -148,6 +150,24 @@ class SlackGateway:
         """Create a channel and return its id."""
         response = await self.call("conversations.create", name=name, is_private=private)
         return str(response["channel"]["id"])
+
+    async def channels(self, *, private: bool) -> AsyncGenerator[dict[str, Any], None]:
+        """The workspace's unarchived public channels, or the private ones Warroom is in, page by
+        page, so that a caller looking for one stops asking once it is found."""
+        cursor = None
+        while True:
+            response = await self.call(
+                "conversations.list",
+                types="private_channel" if private else "public_channel",
+                exclude_archived=True,
+                limit=LIST_PAGE,
+                cursor=cursor,
+            )
+            for channel in response.get("channels", []):
+                yield dict(channel)
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return
 
     async def invite(self, channel: str, users: list[str]) -> None:
         """Invite people; someone already in the channel (or Warroom itself) is not an error."""

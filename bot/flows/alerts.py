@@ -24,12 +24,11 @@ from bot.alerts.service import has_pending, process_batch, store_deliveries
 from bot.alerts.triage import Rules
 from bot.deps import Deps
 from bot.flows.linked import LINE, record_line
+from bot.flows.rooms import record_room
 from bot.incidents.service import get_incident
 from bot.jobs import faults, queue
 from bot.jobs.queue import Claimed
-from bot.slack.alerts import open_war_rooms
 from bot.slack.effects import post_once
-from storage.models import Incident
 from storage.session import run_in_session
 
 DELIVERIES = "pagerduty.deliveries"
@@ -61,28 +60,25 @@ async def process_deliveries(deps: Deps) -> None:
     bot = await deps.slack.bot_user_id()
     await asyncio.sleep(GATHER_SECONDS)
     while True:
-        claimed, opened = await run_in_session(process_and_record, deps.rules, bot, clock.now())
-        if not claimed:
+        if not await run_in_session(process_and_record, deps.rules, bot, clock.now()):
             return
         deps.jobs.wake()
         faults.step("alerts.batch_committed")
-        open_war_rooms(deps, opened)
 
 
-def process_and_record(session: Session, rules: Rules, bot: str, at: datetime) -> tuple[int, list[Incident]]:
-    """One batch, and a job for each thing it shows in Slack, in one transaction; how many
-    deliveries it took and the incidents it declared (their war rooms open next)."""
+def process_and_record(session: Session, rules: Rules, bot: str, at: datetime) -> int:
+    """One batch, and a job for each thing it shows in Slack (a declared incident's war room
+    too), in one transaction; how many deliveries it took."""
     claimed, results = process_batch(session, rules, bot, at)
-    opened = []
     for result in results:
         if result.opened is not None:
-            opened.append(result.opened)
+            record_room(session, result.opened)
         if result.notice is not None:
             channel, text = result.notice
             queue.record(session, NOTICE, result.key, {"channel": channel, "text": text}, at=at)
         if result.linked is not None and result.linked.id is not None and result.line:
             record_line(session, result.key, result.linked.id, f":pager: {result.line}", at=at)
-    return claimed, opened
+    return claimed
 
 
 async def post_notice(deps: Deps, job: Claimed) -> None:

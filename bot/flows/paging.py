@@ -37,6 +37,7 @@ from bot.incidents.changes import find_incident
 from bot.incidents.rules import escape_mrkdwn
 from bot.incidents.service import get_incident
 from bot.jobs import faults, queue
+from bot.jobs.dispatcher import is_transient
 from bot.jobs.queue import Claimed
 from bot.slack.effects import context_for, post_once
 from storage.models import Job
@@ -44,6 +45,7 @@ from storage.session import run_in_session
 
 PAGE_COMMAND = "pagerduty.page_command"
 PAGE = "pagerduty.page"
+PAGE_AGAIN = " The war room is open: page again with `/incident page <service>`."
 ONCALL = "pagerduty.oncall"
 NOT_CONFIGURED = (
     "PagerDuty is not configured: set PAGERDUTY_API_TOKEN, PAGERDUTY_API_URL and PAGERDUTY_FROM_EMAIL."
@@ -111,7 +113,17 @@ def _record_page(session: Session, wanted: dict[str, Any], tell: dict[str, Any] 
 
 
 async def page(deps: Deps, job: Claimed) -> None:
-    """Page the service's on-call for the incident once, link it, and say so in the room once."""
+    """Page the service's on-call for the incident once, link it, and say so in the room once.
+    A page the declare form chose that fails for good tells the declarer how to page again."""
+    try:
+        await _page(deps, job)
+    except WarroomError as exc:
+        if is_transient(exc) or "command" in job.payload:
+            raise
+        raise WarroomError(f"{exc.user_message}{PAGE_AGAIN}") from exc
+
+
+async def _page(deps: Deps, job: Claimed) -> None:
     gateway = _gateway(deps)
     asked = job.payload
     incident_id, service_id = int(asked["incident_id"]), str(asked["service_id"])

@@ -23,7 +23,6 @@ from bot.http.signing import is_valid_slack_request
 from bot.http.slack_body import MAX_BODY_BYTES, Problem, read_slack_body
 from bot.scheduler import start_scheduler
 from bot.slack.remediation import recover_interrupted_runs
-from bot.slack.rooms import resume_unfinished_rooms
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +61,6 @@ def create_web_app(deps: Deps) -> Starlette:
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await health.start()  # auth.test, bounded: no request waits on it later
         deps.jobs.start()
-        await resume_unfinished_rooms(deps)
         deps.worker.submit(lambda: recover_interrupted_runs(deps), name="recover remediation runs")
         scheduler = start_scheduler(deps)
         state["scheduler"] = scheduler

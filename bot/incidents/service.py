@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert
+from sqlalchemy import Executable, delete, func, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.incidents.errors import IncidentNotFound
 from bot.incidents.rules import Declaration, Severity, Status
-from storage.errors import is_unique_violation
+from storage.errors import insert_new, is_unique_violation
 from storage.models import Incident, ProcessedRequest, RoleAssignment, TimelineEvent, table
 
 COMMANDER = "commander"
@@ -31,7 +31,7 @@ def declare_incident(
     """Take the next number for a declaration; a repeated `key` returns the first incident.
 
     Returns the incident and whether this call created it. This runs on the request path,
-    so it is a handful of single-row statements rather than ORM flushes.
+    so it is four single-row statements rather than ORM flushes.
     """
     incident = Incident(
         number=0,
@@ -47,38 +47,45 @@ def declare_incident(
         declared_at=at,
         response_url=response_url,
     )
+    values = incident.model_dump(exclude={"id", "number"})
     for _ in range(_NUMBER_ATTEMPTS):
-        try:
-            with session.begin_nested():
-                _insert_declaration(session, incident, key=key)
-        except IntegrityError as exc:
-            if not is_unique_violation(exc):
-                raise
-            # this key was declared before (a retry), or another declaration took the number
-            existing = incident_for_key(session, key)
-            if existing is not None:
-                return existing, False
-            continue
-        return incident, True
-    raise RuntimeError("could not allocate an incident number")
+        # Another declaration may take the next number meanwhile: ON CONFLICT skips it, no savepoint.
+        taken = session.execute(_insert_incident(session), values).first()
+        if taken is not None:
+            incident.id, incident.number = taken
+            break
+    else:
+        raise RuntimeError("could not allocate an incident number")
+    if not _insert_key(session, incident, key=key):
+        # Slack retried the request: the first declaration holds the key; give this row back.
+        session.execute(delete(_INCIDENTS).where(_INCIDENTS.c.id == incident.id))
+        existing = incident_for_key(session, key)
+        assert existing is not None  # the key is only ever stored with its incident
+        return existing, False
+    _insert_declaration(session, incident)
+    return incident, True
 
 
-# Built once: compiled statements with parameters cost a fraction of ORM flushes.
+# Single statements with parameters cost a fraction of ORM flushes (SQLAlchemy caches their SQL).
 _NEXT_NUMBER = select(func.coalesce(func.max(Incident.number), 0) + 1).scalar_subquery()
 _INCIDENTS = table(Incident)
-_INSERT_INCIDENT = (
-    insert(_INCIDENTS).values(number=_NEXT_NUMBER).returning(_INCIDENTS.c.id, _INCIDENTS.c.number)
-)
-_INSERT_KEY = insert(table(ProcessedRequest))
+_KEYS = table(ProcessedRequest)
 _INSERT_ROLE = insert(table(RoleAssignment))
 _INSERT_EVENT = insert(table(TimelineEvent))
 
 
-def _insert_declaration(session: Session, incident: Incident, *, key: str) -> None:
-    values = incident.model_dump(exclude={"id", "number"})
-    incident.id, incident.number = session.execute(_INSERT_INCIDENT, values).one()
+def _insert_incident(session: Session) -> Executable:
+    statement = insert_new(session, _INCIDENTS, "number").values(number=_NEXT_NUMBER)
+    return statement.returning(_INCIDENTS.c.id, _INCIDENTS.c.number)
+
+
+def _insert_key(session: Session, incident: Incident, *, key: str) -> bool:
+    row = {"key": key, "kind": "declare", "incident_id": incident.id, "seen_at": incident.declared_at}
+    return session.execute(insert_new(session, _KEYS, "key").returning(_KEYS.c.id), row).first() is not None
+
+
+def _insert_declaration(session: Session, incident: Incident) -> None:
     at, by = incident.declared_at, incident.declared_by
-    session.execute(_INSERT_KEY, {"key": key, "kind": "declare", "incident_id": incident.id, "seen_at": at})
     session.execute(
         _INSERT_ROLE,
         {"incident_id": incident.id, "role": COMMANDER, "user_id": by, "assigned_by": by, "assigned_at": at},
@@ -154,41 +161,38 @@ def timeline(session: Session, incident_id: int) -> list[TimelineEvent]:
     return list(session.exec(statement).all())
 
 
-def rooms_to_finish(session: Session) -> list[Incident]:
-    """Incidents whose war room setup did not finish (e.g. the process stopped midway)."""
-    statement = select(Incident).where(
-        col(Incident.room_ready_at).is_(None), col(Incident.closed_at).is_(None)
-    )
-    return list(session.exec(statement).all())
-
-
-_ROOM_FIELDS = frozenset({"card_ts", "room_ready_at"})
-
-
 def attach_channel(
     session: Session, incident_id: int, *, channel_id: str, channel_name: str, at: datetime
 ) -> Incident:
-    """Remember the war-room channel Slack created for the incident."""
-    incident = get_incident(session, incident_id)
-    incident.channel_id, incident.channel_name = channel_id, channel_name
+    """Remember the war-room channel Slack created for the incident (kept if one was recorded)."""
+    statement = (
+        update(Incident)
+        .where(col(Incident.id) == incident_id, col(Incident.channel_id).is_(None))
+        .values(channel_id=channel_id, channel_name=channel_name)
+        .returning(Incident)
+    )
+    incident: Incident | None = session.execute(statement).scalar_one_or_none()
+    if incident is None:
+        return get_incident(session, incident_id)
     record_event(session, incident, "channel_created", at=at, text=f"War room #{channel_name} opened")
     return incident
 
 
-def mark_room(session: Session, incident_id: int, **progress: Any) -> Incident:
-    """Record a war-room step Slack confirmed, so a restart resumes instead of repeating it."""
-    unknown = set(progress) - _ROOM_FIELDS
-    if unknown:
-        raise ValueError(f"not war-room progress fields: {sorted(unknown)}")
-    incident = get_incident(session, incident_id)
-    for name, value in progress.items():
-        setattr(incident, name, value)
-    return incident
-
-
-def record_announcement(session: Session, incident_id: int, *, ts: str, at: datetime) -> Incident:
-    """Remember the broadcast message and note it on the timeline."""
-    incident = get_incident(session, incident_id)
-    incident.broadcast_ts = ts
-    record_event(session, incident, "announced", at=at, text="Announced in the broadcast channel")
+def mark_room_ready(
+    session: Session, incident_id: int, *, card_ts: str, broadcast_ts: str | None, at: datetime
+) -> Incident | None:
+    """Record the card and the announcement Slack confirmed, and that the room is ready; None
+    when an earlier attempt did."""
+    progress: dict[str, Any] = {"card_ts": card_ts, "room_ready_at": at}
+    if broadcast_ts is not None:
+        progress["broadcast_ts"] = broadcast_ts
+    statement = (
+        update(Incident)
+        .where(col(Incident.id) == incident_id, col(Incident.room_ready_at).is_(None))
+        .values(**progress)
+        .returning(Incident)
+    )
+    incident: Incident | None = session.execute(statement).scalar_one_or_none()
+    if incident is not None and broadcast_ts is not None:
+        record_event(session, incident, "announced", at=at, text="Announced in the broadcast channel")
     return incident

@@ -1,4 +1,4 @@
-"""conversations.*: create, invite, topic, purpose, archive, info, join, history."""
+"""conversations.*: create, invite, topic, purpose, archive, info, join, history, list."""
 
 import base64
 import binascii
@@ -16,6 +16,8 @@ CHANNEL_NAME = re.compile(r"^[a-z0-9_-]+$")
 MAX_NAME = 80
 MAX_TOPIC = 250
 MAX_HISTORY_LIMIT = 999
+MAX_LIST_LIMIT = 999  # Slack: "an integer under 1000"
+LIST_TYPES = frozenset({"public_channel", "private_channel", "mpim", "im"})
 
 
 def create(ws: Workspace, args: Args) -> dict[str, Any]:
@@ -183,6 +185,37 @@ def history(ws: Workspace, args: Args) -> dict[str, Any]:
     }
 
 
+def list_conversations(ws: Workspace, args: Args) -> dict[str, Any]:
+    """conversations.list: public channels by default, private ones only where the bot is a
+    member (Slack shows a token only those), oldest first, paged by cursor."""
+    wanted = set(id_list(args, "types") or ["public_channel"])
+    if wanted - LIST_TYPES:
+        raise ApiError("invalid_types", "[ERROR] types are public_channel, private_channel, mpim, im")
+    limit = integer(args, "limit", 100)
+    if not 1 <= limit <= MAX_LIST_LIMIT:
+        raise ApiError("invalid_limit", f"[ERROR] limit must be 1 to {MAX_LIST_LIMIT}")
+    start = _cursor_offset(text(args, "cursor"))
+    listed = [
+        channel
+        for channel in ws.channels.values()
+        if _list_type(channel) in wanted
+        and (not channel.is_private or ws.bot_user_id in channel.members)
+        and not (channel.is_archived and flag(args, "exclude_archived"))
+    ]
+    more = len(listed) > start + limit
+    return {
+        "ok": True,
+        "channels": [channel.to_api(ws.bot_user_id) for channel in listed[start : start + limit]],
+        "response_metadata": {"next_cursor": _cursor(start + limit) if more else ""},
+    }
+
+
+def _list_type(channel: Channel) -> str:
+    if channel.is_im:
+        return "im"
+    return "private_channel" if channel.is_private else "public_channel"
+
+
 def _in_history(message: dict[str, Any], args: Args) -> bool:
     # Thread replies stay in their thread unless they were broadcast to the channel.
     reply = message.get("thread_ts") not in (None, message["ts"])
@@ -229,4 +262,5 @@ HANDLERS = {
     "conversations.info": info,
     "conversations.join": join,
     "conversations.history": history,
+    "conversations.list": list_conversations,
 }

@@ -139,17 +139,22 @@ class SlackSimulator:
         is_private: bool = False,
         members: Iterable[str] = (),
         is_archived: bool = False,
+        creator: str | None = None,
+        created: int | None = None,
     ) -> str:
-        """Create a channel directly (no call recorded) and return its id."""
+        """Create a channel directly (no call recorded) and return its id; Warroom's bot is its
+        creator unless told otherwise, and it was created now unless `created` (epoch seconds)."""
         with self._ws.lock:
             channel = Channel(
                 id=channel_id or self._ws.next_id("C"),
                 name=name,
-                creator=self._ws.bot_user_id,
+                creator=creator or self._ws.bot_user_id,
                 is_private=is_private,
                 is_archived=is_archived,
                 members=list(dict.fromkeys(members)),
             )
+            if created is not None:
+                channel.created = created
             self._ws.channels[channel.id] = channel
         return channel.id
 

@@ -28,6 +28,7 @@ async def call_every_method(slack: SlackGateway, sim: SlackSimulator) -> None:
     """One successful call of each gateway method, plus the form Bolt's client opens."""
     await slack.bot_user_id()
     channel = await slack.create_channel("inc-1-wire", private=False)
+    assert channel in [found["id"] async for found in slack.channels(private=False)]
     await slack.invite(channel, ["U0ALICE", "U0BOB"])
     await slack.set_topic(channel, "INC-1 wire")
     ts = await slack.post(channel, "card", SECTION)

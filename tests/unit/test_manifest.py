@@ -28,6 +28,7 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "conversations.info": ("channels:read", "groups:read"),
     "conversations.invite": ("channels:manage", "groups:write"),
     "conversations.join": ("channels:join",),
+    "conversations.list": ("channels:read", "groups:read"),
     "conversations.setPurpose": ("channels:manage", "groups:write"),
     "conversations.setTopic": ("channels:manage", "groups:write"),
     "files.completeUploadExternal": ("files:write",),

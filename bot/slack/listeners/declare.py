@@ -11,18 +11,13 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from bot import clock
 from bot.deps import Deps
 from bot.errors import WarroomError
+from bot.flows.rooms import declare
 from bot.incidents.errors import InvalidInput
 from bot.incidents.rules import TITLE_MAX, Declaration, clean_title, escape_mrkdwn, parse_declare
-from bot.incidents.service import declare_incident
 from bot.slack.commands import CommandContext, Router, Subcommand
-from bot.slack.effects import context_for
-from bot.slack.errors import answer_for
-from bot.slack.paging import send_page
-from bot.slack.rooms import AfterOpen, submit_open_war_room
 from bot.slack.views.declare import (
     CALLBACK_ID,
     PAGE_SERVICE,
-    ServiceChoice,
     declare_modal,
     modal_context,
     read_declare_form,
@@ -30,8 +25,7 @@ from bot.slack.views.declare import (
     service_choice,
     service_options,
 )
-from storage.models import Incident
-from storage.session import in_session
+from storage.session import run_in_session
 
 OPTIONS_TIMEOUT = 2.0  # seconds: Slack shows no options after 3
 
@@ -72,14 +66,16 @@ def register(app: AsyncApp, deps: Deps, router: Router) -> None:
 
     @app.view(CALLBACK_ID)
     async def on_declare_submitted(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """Declare, and record the room's opening (and the page chosen), then ack: one write."""
         declaration, problems = read_declare_form(view)
         if declaration is None:
             await ack(response_action="errors", errors=problems)
             return
         context = modal_context(view)
-        incident, created = in_session(
-            declare_incident,
+        await run_in_session(
+            declare,
             declaration,
+            page_service=service_choice(view),
             by=body["user"]["id"],
             at=clock.now(),
             key=f"view:{view['id']}",
@@ -87,11 +83,7 @@ def register(app: AsyncApp, deps: Deps, router: Router) -> None:
             response_url=context.get("response_url"),
         )
         await ack()
-        if created:
-            choice = service_choice(view)
-            response_url = context.get("response_url")
-            then = _page_when_open(deps, choice, body, response_url) if choice else None
-            submit_open_war_room(deps, incident, response_url, then=then)
+        deps.jobs.wake()
 
 
 async def on_declare_command(ctx: CommandContext) -> None:
@@ -134,10 +126,10 @@ async def on_drill_command(ctx: CommandContext) -> None:
 
 
 async def _declare_now(ctx: CommandContext, declaration: Declaration) -> None:
-    """Declare from a command: record it on the request path, ack with its number, open the room."""
+    """Declare from a command: record it and its room's opening, ack with its number."""
     command = ctx.command
-    incident, created = in_session(
-        declare_incident,
+    incident, created = await run_in_session(
+        declare,
         declaration,
         by=ctx.user_id,
         at=clock.now(),
@@ -151,27 +143,4 @@ async def _declare_now(ctx: CommandContext, declaration: Declaration) -> None:
     what = "Starting drill" if declaration.drill_of else "Declaring"
     severity = declaration.severity.label
     await ctx.answer(f"{what} {incident.ref} ({severity}): {escape_mrkdwn(declaration.title)}…")
-    submit_open_war_room(ctx.deps, incident, command["response_url"])
-
-
-def _page_when_open(
-    deps: Deps, choice: ServiceChoice, body: dict[str, Any], response_url: str | None
-) -> AfterOpen:
-    """Once the war room is open, page the service picked in the declare form; a refusal is told
-    to the declarer with how to page again."""
-
-    async def page(incident: Incident) -> None:
-        gateway = deps.pagerduty
-        if gateway is None:
-            return
-        context = await context_for(deps, body["user"]["id"], body["team"]["id"], incident.channel_id)
-        try:
-            service = await gateway.service(choice.id)
-            await send_page(deps, gateway, incident, service, "", context)
-        except WarroomError as exc:
-            refusal = answer_for(exc, user=body["user"]["id"], what="the declare form's page")
-            if response_url:
-                hint = " The war room is open: page again with `/incident page <service>`."
-                await deps.slack.respond(response_url, refusal + hint)
-
-    return page
+    ctx.deps.jobs.wake()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from bot.incidents.errors import InvalidInput
@@ -25,14 +24,6 @@ PAGE_SERVICE = "page_service"  # the optional "page the on-call of" picker; opti
 def _option(severity: Severity) -> dict[str, Any]:
     text = {"type": "plain_text", "text": severity.label}
     return {"text": text, "value": severity.label.lower()}
-
-
-@dataclass(frozen=True)
-class ServiceChoice:
-    """A PagerDuty service picked in the declare form."""
-
-    id: str
-    name: str
 
 
 def declare_modal(
@@ -158,12 +149,10 @@ def read_declare_form(view: dict[str, Any]) -> tuple[Declaration | None, dict[st
     return Declaration(title=title, severity=severity, summary=summary, private=private), {}
 
 
-def service_choice(view: dict[str, Any]) -> ServiceChoice | None:
-    """The PagerDuty service picked to page, if any."""
+def service_choice(view: dict[str, Any]) -> str | None:
+    """The id of the PagerDuty service picked to page, if any."""
     state = view.get("state", {}).get("values", {}).get(PAGE_SERVICE, {}).get(PAGE_SERVICE, {})
-    chosen = state.get("selected_option") or {}
-    service_id, name = str(chosen.get("value") or ""), str((chosen.get("text") or {}).get("text") or "")
-    return ServiceChoice(service_id, name or service_id) if service_id else None
+    return str((state.get("selected_option") or {}).get("value") or "") or None
 
 
 def service_options(services: list[tuple[str, str]]) -> list[dict[str, Any]]:
