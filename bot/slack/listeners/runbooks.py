@@ -9,7 +9,8 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot.deps import Deps
 from bot.errors import WarroomError
-from bot.playbooks.service import incident_facts
+from bot.flows import runbooks
+from bot.remediation.runbooks import incident_facts
 from bot.slack.commands import CommandContext, Router, Subcommand
 from bot.slack.effects import submit_for
 from bot.slack.views.runbooks import READ, runbook_message, runbook_modal
@@ -18,7 +19,8 @@ from storage.session import in_session
 
 
 def register(app: AsyncApp, deps: Deps, router: Router) -> None:
-    """Add `runbooks` to the router and listen for "Read runbook"."""
+    """Add `runbooks` to the router, listen for "Read runbook", and post runbooks in this process."""
+    runbooks.register(deps)
     router.add(
         Subcommand(
             "runbooks",
