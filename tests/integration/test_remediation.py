@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import timedelta
 
 import pytest
 from sqlmodel import select
 
-from bot import clock
 from bot.simulator.automation import AutomationEndpoint
 from bot.simulator.harness import LocalWarroom, local_settings
 from storage.models import RemediationAudit, RemediationRun
