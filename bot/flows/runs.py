@@ -109,6 +109,7 @@ async def run_dispatch(deps: Deps, job: Claimed) -> None:
     action = find_action(deps.catalog, run.playbook_id, run.action_id)
     after, took = since(job), None
     if run.state == "approved":
+        faults.step("remediation.dispatching")
         run = await run_in_session(_announce, run.id, deps.catalog, job.key, action)
     if run.state == "announced":
         approved_by = await run_in_session(approvals, run.id)
