@@ -9,6 +9,7 @@ metadata key and found on a retry instead of posted twice.
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from sqlmodel import Session
@@ -58,7 +59,7 @@ def register(deps: Deps) -> None:
         TELL: run_tell,
     }
     for kind, handler in handlers.items():
-        deps.jobs.register(kind, lambda job, handler=handler: handler(deps, job))  # type: ignore[misc]
+        deps.jobs.register(kind, partial(handler, deps))
     runs.register(deps)
 
 

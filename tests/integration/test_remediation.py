@@ -150,10 +150,8 @@ def test_a_low_risk_run_is_announced_sent_once_and_reported(app, endpoint):
         ("announced", "running"),
         ("running", "succeeded"),
     ]
-    assert (
-        told(app, "U0ALICE") == ["<@U0ALICE> already asked for this run; it is succeeded."]
-        or len(runs()) == 1
-    )
+    # the second click either finds the first run open (and is told so) or meets its cooldown
+    assert [run.state for run in runs()] in (["succeeded"], ["succeeded", "blocked"])
 
 
 def test_cooldown_blocks_a_second_run(app, endpoint):
