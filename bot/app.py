@@ -19,7 +19,10 @@ from bot.flows import messages as _messages
 from bot.flows import overview as _overview
 from bot.flows import paging as _paging
 from bot.flows import reminders as _reminders
+from bot.flows import requests as _requests
 from bot.flows import rooms as _rooms
+from bot.flows import runbooks as _runbooks
+from bot.flows import runs as _runs
 from bot.slack import access, errors
 from bot.slack.commands import Router
 from bot.slack.listeners import (
@@ -57,6 +60,9 @@ FLOWS = (
     _linked,
     _paging,
     _rooms,
+    _requests,
+    _runs,
+    _runbooks,
 )
 bolt_log = logging.getLogger("bot.slack.bolt")
 bolt_log.addFilter(lambda record: record.getMessage() not in _EXPECTED)

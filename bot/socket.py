@@ -7,9 +7,9 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from bot.app import build_app
 from bot.config import Settings
 from bot.deps import Deps
+from bot.flows.runs import recover_interrupted_runs
 from bot.http.health import HealthMonitor
 from bot.scheduler import start_scheduler
-from bot.slack.remediation import recover_interrupted_runs
 
 
 async def run_socket_mode(settings: Settings) -> None:

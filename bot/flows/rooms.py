@@ -29,11 +29,11 @@ from bot.alerts.links import Linked, opened_by
 from bot.deps import Deps
 from bot.errors import WarroomError
 from bot.flows.paging import PAGE, page_key
+from bot.flows.runbooks import post_new_runbooks
 from bot.incidents.rules import Declaration, channel_name
 from bot.incidents.service import attach_channel, declare_incident, get_incident, mark_room_ready
 from bot.jobs import faults, queue
 from bot.jobs.queue import Claimed
-from bot.slack.runbooks import post_new_runbooks
 from bot.slack.views.card import announcement, incident_card, topic
 from storage.models import Incident
 from storage.session import run_in_session

@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from bot.app import build_app
 from bot.deps import Deps
+from bot.flows.runs import recover_interrupted_runs
 from bot.http.bolt import dispatch
 from bot.http.health import HealthMonitor
 from bot.http.metrics import Metrics
@@ -22,7 +23,6 @@ from bot.http.pagerduty import webhook_route
 from bot.http.signing import is_valid_slack_request
 from bot.http.slack_body import MAX_BODY_BYTES, Problem, read_slack_body
 from bot.scheduler import start_scheduler
-from bot.slack.remediation import recover_interrupted_runs
 
 log = logging.getLogger(__name__)
 

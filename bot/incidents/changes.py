@@ -20,10 +20,24 @@ from bot.incidents.errors import IncidentNotFound
 from bot.incidents.permissions import Action, Actor, check
 from bot.incidents.rules import OPEN_STATUSES, Role, Severity, Status, escape_mrkdwn
 from bot.incidents.service import get_incident, record_event
-from bot.remediation.runs import void_pending
 from storage.models import Incident, RoleAssignment, TimelineEvent, table
 
 T = TypeVar("T")
+# What an incident change voids (remediation approvals bound to the old facts) is registered by
+# the package that owns it: it imports incidents, so incidents cannot import it back.
+Voider = Callable[[Session, int, str, datetime, str], str]
+_VOIDERS: list[Voider] = []
+
+
+def on_change_void(voider: Voider) -> None:
+    """Have `voider(session, incident_id, reason, at, actor_id)` void what a severity, commander
+    or close change invalidates; it returns a line for the room, or ""."""
+    _VOIDERS.append(voider)
+
+
+def void_bound(session: Session, incident_id: int, reason: str, at: datetime, actor_id: str) -> str:
+    """Void what was bound to the incident as it was; the lines saying so, or ""."""
+    return "".join(voider(session, incident_id, reason, at, actor_id) for voider in _VOIDERS)
 
 
 class AlreadyChanged(WarroomError):
@@ -172,7 +186,7 @@ def change_severity(
         data={"from": int(was), "to": int(to)},
     )
     message = f"<@{by}> changed the severity from {was.label} to *{to.label}*."
-    message += void_pending(session, incident_id, f"the severity changed to {to.label}", ctx.at, by)
+    message += void_bound(session, incident_id, f"the severity changed to {to.label}", ctx.at, by)
     return Outcome(incident, message, broadcast=to < was, rematch=True)
 
 
@@ -243,7 +257,7 @@ def close_incident(session: Session, incident_id: int, ctx: Context) -> Outcome:
         raise AlreadyChanged(f"{incident.ref} was just changed by someone else; look at the card.")
     record_event(session, incident, "closed", at=ctx.at, actor_id=ctx.actor.user_id, text="Closed")
     message = f"<@{ctx.actor.user_id}> closed {incident.ref}."
-    message += void_pending(session, incident_id, "the incident closed", ctx.at, ctx.actor.user_id)
+    message += void_bound(session, incident_id, "the incident closed", ctx.at, ctx.actor.user_id)
     return Outcome(incident, message, broadcast=True)
 
 

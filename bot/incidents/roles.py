@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from sqlmodel import Session, col, select
 
-from bot.incidents.changes import AlreadyChanged, Context, Outcome, authorise, compare_and_set
+from bot.incidents.changes import AlreadyChanged, Context, Outcome, authorise, compare_and_set, void_bound
 from bot.incidents.permissions import Action
 from bot.incidents.rules import Role
 from bot.incidents.service import get_incident, record_event
-from bot.remediation.runs import void_pending
 from storage.models import RoleAssignment
 
 
@@ -50,7 +49,7 @@ def assign_role(
     )
     message = _handover_message(role, by, previous, user_id)
     if role is Role.COMMANDER:
-        message += void_pending(session, incident_id, "the incident commander changed", ctx.at, by)
+        message += void_bound(session, incident_id, "the incident commander changed", ctx.at, by)
     return Outcome(incident, message, invite=(user_id,))
 
 

@@ -37,6 +37,7 @@ class Fit:
     playbook: Playbook
     score: int
     reasons: tuple[str, ...]
+    alert: str | None = None  # the alert glob that matched, if the alert did
 
     @property
     def why(self) -> str:
@@ -118,7 +119,7 @@ class Catalog:
         if keywords:
             ordered = [k for k in playbook.meta.match.keywords if k in keywords]
             reasons.append(f"{noun(len(ordered), 'keyword')} {', '.join(ordered)}")
-        return Fit(playbook, score, tuple(reasons))
+        return Fit(playbook, score, tuple(reasons), glob)
 
 
 def _literal_ends(glob: str) -> tuple[str, str]:

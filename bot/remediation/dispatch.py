@@ -1,4 +1,4 @@
-"""Before, during and after a run: pre-checks, the kill switch, the result, restarts."""
+"""Before, during and after a run: pre-checks, the kill switch, the result."""
 
 from __future__ import annotations
 
@@ -146,16 +146,3 @@ def finish_run(
         data={"run": run.id, "outcome": outcome, "automatic": run.automatic},
     )
     return run
-
-
-def interrupted_runs(session: Session, at: datetime) -> list[RemediationRun]:
-    """Runs a stopped process left behind: announced ones are cancelled (nothing was sent);
-    running ones are returned for the caller to resend (idempotent) or mark unknown."""
-    statement = select(RemediationRun).where(col(RemediationRun.state).in_(["announced", "running"]))
-    running = []
-    for run in session.exec(statement).all():
-        if run.state == "announced":
-            transition(session, run, "cancelled", at=at, detail="Warroom restarted before sending it")
-        else:
-            running.append(run)
-    return running

@@ -15,6 +15,7 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from bot.errors import WarroomError
+from bot.incidents.changes import on_change_void
 from bot.incidents.rules import Role
 from bot.playbooks.matching import Catalog
 from bot.playbooks.models import Action
@@ -168,3 +169,6 @@ def last_detail(session: Session, run_id: int) -> str:
         .order_by(col(RemediationAudit.id).desc())
     )
     return session.exec(statement).first() or ""
+
+
+on_change_void(void_pending)

@@ -11,13 +11,13 @@ from bot.adapters.slack import SlackCallFailed
 from bot.alerts.links import opened_by
 from bot.deps import Deps
 from bot.flows.linked import RESOLVE, resolve_key
+from bot.flows.runbooks import post_new_runbooks
 from bot.incidents.changes import Context, Outcome, current_roles
 from bot.incidents.errors import InvalidInput
 from bot.incidents.permissions import Actor
 from bot.incidents.service import get_incident
 from bot.postmortem.closing import draft_link
 from bot.slack.errors import answer_for, asked, asker
-from bot.slack.runbooks import post_new_runbooks
 from bot.slack.views.card import broadcast_line, incident_card, topic
 from storage.session import run_in_session
 

@@ -19,7 +19,7 @@ from storage.session import session_scope
 PLAYBOOK = """---
 id: cache
 title: Cache cluster degraded
-match: {{alerts: ["CacheHitRate*"]}}
+match: {{alerts: ["CacheHitRate*"], keywords: [cache]}}
 actions:
   - id: flush
     label: Flush the cold cache shard
@@ -112,3 +112,14 @@ def test_the_kill_switch_stops_auto_actions_too(app):
     with session_scope() as session:
         [run] = session.exec(select(RemediationRun)).all()
     assert run.state == "blocked"
+
+
+def test_a_person_declaring_a_matching_incident_gets_the_runbook_but_no_automatic_fix(app):
+    app.command("declare sev3 Cache cluster is slow")
+    app.settle()
+    with session_scope() as session:
+        incident = session.exec(select(Incident)).one()
+        assert session.exec(select(RemediationRun)).all() == []
+    lines = [m["text"] for m in app.sim.channel(incident.channel_id)["messages"]]
+    assert any(t.startswith("Runbook: Cache cluster degraded") for t in lines)
+    assert app.endpoint.hits == []

@@ -135,7 +135,7 @@ def test_slack_retrying_the_declaration_at_the_same_moment_declares_once(warroom
     warroom.settle()
     assert sorted(answers)[0].startswith("Declaring INC-1")
     assert sorted(answers)[1:] == ["INC-1 was already declared from this command."] * 3
-    assert len(jobs()) == 1
+    assert [job.kind for job in jobs()].count("room.open") == 1
     assert_one_room(warroom)
 
 
@@ -276,7 +276,7 @@ def test_the_declare_form_records_its_page_with_the_ready_room(warroom):
     warroom.person.view_submission(view, state)
     warroom.settle()
     incident = only_incident()
-    room, page = jobs()
+    room, page = [job for job in jobs() if job.kind in ("room.open", "pagerduty.page")]
     assert room.payload == {
         "incident_id": incident.id,
         "number": 1,

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import timedelta
 
 import pytest
 from sqlmodel import select
 
-from bot import clock
 from bot.simulator.automation import AutomationEndpoint
 from bot.simulator.harness import LocalWarroom, local_settings
 from storage.models import RemediationAudit, RemediationRun
@@ -90,7 +88,7 @@ def click(app, action_id: str, value: str, user: str = "U0ALICE", ts: str = "1.1
             "type": "block_actions",
             "user": {"id": user, "team_id": "T0TEAM"},
             "team": {"id": "T0TEAM"},
-            "trigger_id": f"4.4.{user}",
+            "trigger_id": f"4.4.{user}.{ts}",
             "channel": {"id": room(app)},
             "container": {"type": "message", "message_ts": ts, "channel_id": room(app)},
             "actions": [
@@ -152,10 +150,8 @@ def test_a_low_risk_run_is_announced_sent_once_and_reported(app, endpoint):
         ("announced", "running"),
         ("running", "succeeded"),
     ]
-    assert (
-        told(app, "U0ALICE") == ["<@U0ALICE> already asked for this run; it is succeeded."]
-        or len(runs()) == 1
-    )
+    # the second click either finds the first run open (and is told so) or meets its cooldown
+    assert [run.state for run in runs()] in (["succeeded"], ["succeeded", "blocked"])
 
 
 def test_cooldown_blocks_a_second_run(app, endpoint):
@@ -251,14 +247,24 @@ def test_a_severity_change_voids_pending_requests_and_says_so(app, endpoint):
     assert told(app, "U0DAVE") == ["This request is already cancelled."] and endpoint.hits == []
 
 
-def test_an_approval_after_the_window_expires_nothing(app, endpoint, monkeypatch):
+def test_a_request_nobody_approves_expires_with_a_line_in_the_room_and_may_be_asked_again(
+    clock, app, endpoint
+):
     request_rollback(app)
-    later = clock.now() + timedelta(minutes=16)
-    monkeypatch.setattr("bot.clock.now", lambda: later)
-    click(app, "remediation.approve", str(runs()[0].id), user="U0DAVE")
+    clock.minutes(16)
+    app.deps.jobs.wake()
     app.settle()
     assert runs()[0].state == "expired" and endpoint.hits == []
-    assert told(app, "U0DAVE") == ["This request is expired; ask again if needed."]
+    assert (
+        ":hourglass: The request for *Roll back checkout* expired after 15 min without approval; "
+        "ask again if it is still needed." in said(app)
+    )
+    click(app, "remediation.approve", str(runs()[0].id), user="U0DAVE")
+    app.settle()
+    assert told(app, "U0DAVE") == ["This request is already expired."] and endpoint.hits == []
+    app.command("run rollback release=v41", channel=room(app))
+    app.settle()
+    assert [run.state for run in runs()] == ["expired", "requested"]
 
 
 def test_the_kill_switch_stops_runs_and_is_for_admins(app, endpoint, clock):
@@ -329,30 +335,6 @@ def test_dry_run_setting_turns_every_run_into_a_preview(simulator, db, tmp_path,
         assert any("succeeded in 0.0 s: dry run: nothing was sent" in t for t in said(app))
     finally:
         app.stop()
-
-
-@pytest.mark.parametrize(("idempotent", "resent"), [("false", 0), ("true", 1)])
-def test_a_run_interrupted_by_a_restart_is_unknown_unless_idempotent(
-    simulator, db, tmp_path, endpoint, idempotent, resent
-):
-    app = start(simulator, db, tmp_path, endpoint, idempotent=idempotent)
-    app.command("declare sev2 Checkout is down")
-    app.settle()
-    click(app, "remediation.run.restart", "checkout/restart")
-    app.settle()
-    app.stop()
-    with session_scope() as session:  # as if the process died while the call was in flight
-        run = session.exec(select(RemediationRun)).one()
-        run.state, run.request_key = "running", "open:crashed"
-        session.add(run)
-    again = start(simulator, db, tmp_path, endpoint, idempotent=idempotent)
-    try:
-        again.settle()
-        assert len(endpoint.hits) == 1 + resent
-        assert {h.idempotency_key for h in endpoint.hits} == {"warroom-run-1"}
-        assert runs()[0].state == ("succeeded" if resent else "unknown")
-    finally:
-        again.stop()
 
 
 def test_in_a_drill_every_run_is_a_dry_run(simulator, db, tmp_path, endpoint):

@@ -12,15 +12,15 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot.deps import Deps
 from bot.errors import WarroomError
+from bot.flows.remediation import KILL_SWITCH, PREVIEW, REQUEST, VOTE
 from bot.incidents.changes import find_incident
 from bot.incidents.errors import InvalidInput
-from bot.remediation.dispatch import set_kill_switch
 from bot.remediation.params import parse_assignments, validate_params
 from bot.remediation.runs import find_action, resolve_action
 from bot.slack.commands import CommandContext, Router, Subcommand
-from bot.slack.effects import context_for, submit_for
-from bot.slack.remediation import cast_vote, preview_text, request
-from bot.slack.views.remediation import APPROVE, FORM, PREVIEW, REJECT, RUN, params_form, read_params_form
+from bot.slack.effects import record_click, submit_for
+from bot.slack.views.remediation import APPROVE, FORM, REJECT, RUN, params_form, read_params_form
+from bot.slack.views.remediation import PREVIEW as PREVIEW_BUTTON
 from storage.session import run_in_session
 
 USAGE = "killswitch on|off [action|all] [reason…]"
@@ -46,9 +46,9 @@ def register(app: AsyncApp, deps: Deps, router: Router) -> None:
             on_killswitch,
         )
     )
-    for prefix in (RUN, PREVIEW):
+    for prefix in (RUN, PREVIEW_BUTTON):
         pattern = re.compile(rf"^{re.escape(prefix)}\.[a-z0-9-]+$")
-        app.action(pattern)(_on_runbook_button(deps, preview=prefix == PREVIEW))
+        app.action(pattern)(_on_runbook_button(deps, preview=prefix == PREVIEW_BUTTON))
     for action_id in (APPROVE, REJECT):
         app.action(action_id)(_on_vote(deps, approve=action_id == APPROVE))
 
@@ -62,60 +62,48 @@ def register(app: AsyncApp, deps: Deps, router: Router) -> None:
             block = next(iter(action.params), "preview")
             await ack(response_action="errors", errors={f"param.{block}": exc.user_message[:150]})
             return
+        what = {"playbook": metadata["playbook"], "action": metadata["action"], "params": params}
+        kind = PREVIEW if only_preview else REQUEST
+        await record_click(
+            deps, kind, body, metadata["channel_id"], incident=int(metadata["incident_id"]), **what
+        )
         await ack()
-        user, channel = body["user"]["id"], metadata["channel_id"]
-
-        async def job() -> None:
-            if only_preview:
-                await deps.slack.whisper(channel, user, preview_text(deps, action, params))
-                return
-            ctx = await context_for(deps, user, body["team"]["id"], channel)
-            await request(
-                deps, int(metadata["incident_id"]), metadata["playbook"], metadata["action"], params, ctx
-            )
-
-        submit_for(deps, job, body, channel)
 
 
 def _on_runbook_button(deps: Deps, *, preview: bool) -> Callable[..., Awaitable[None]]:
-    async def on_button(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]
-    ) -> None:
-        await ack()
-        user, channel = body["user"]["id"], body["channel"]["id"]
+    async def on_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        channel = body["channel"]["id"]
         playbook_id, _, action_id = str(action["value"]).partition("/")
+        playbook = deps.catalog.get(playbook_id)
+        step = next((a for a in playbook.meta.actions if a.id == action_id), None) if playbook else None
+        if step is None or not step.params:  # an unknown action is refused by the job
+            what: dict[str, Any] = {
+                "playbook": playbook_id,
+                "action": action_id,
+                "params": {},
+                "incident": None,
+            }
+            await record_click(deps, PREVIEW if preview else REQUEST, body, channel, number=None, **what)
+            await ack()
+            return
+        await ack()
 
-        async def job() -> None:
-            playbook, step = deps.catalog.get(playbook_id), find_action(deps.catalog, playbook_id, action_id)
+        async def open_form() -> None:  # a form: at once, while the trigger lives
+            assert playbook is not None and step is not None
             incident = await run_in_session(find_incident, number=None, channel_id=channel)
-            if step.params:
-                assert playbook is not None and incident.id is not None
-                form = params_form(
-                    playbook, step, incident_id=incident.id, channel_id=channel, preview=preview
-                )
-                await deps.slack.open_form(body["trigger_id"], form)
-            elif preview:
-                await deps.slack.whisper(channel, user, preview_text(deps, step, {}))
-            else:
-                assert incident.id is not None
-                ctx = await context_for(deps, user, body["team"]["id"], channel)
-                await request(deps, incident.id, playbook_id, action_id, {}, ctx)
+            assert incident.id is not None
+            form = params_form(playbook, step, incident_id=incident.id, channel_id=channel, preview=preview)
+            await deps.slack.open_form(body["trigger_id"], form)
 
-        submit_for(deps, job, body, channel, urgent=True)
+        submit_for(deps, open_form, body, channel, urgent=True)
 
     return on_button
 
 
 def _on_vote(deps: Deps, *, approve: bool) -> Callable[..., Awaitable[None]]:
     async def on_vote(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await record_click(deps, VOTE, body, body["channel"]["id"], run=int(action["value"]), approve=approve)
         await ack()
-        user, channel = body["user"]["id"], body["channel"]["id"]
-
-        async def job() -> None:
-            ctx = await context_for(deps, user, body["team"]["id"], channel)
-            await cast_vote(deps, int(action["value"]), approve, ctx)
-
-        submit_for(deps, job, body, channel)
 
     return on_vote
 
@@ -135,15 +123,8 @@ async def on_run_command(ctx: CommandContext) -> None:
     except WarroomError as exc:
         await ctx.refuse(exc.user_message)
         return
+    await ctx.record(REQUEST, playbook=playbook_id, action=action_id, params=params, incident=None)
     await ctx.ack()
-
-    async def job() -> None:
-        context = await ctx.asker()
-        incident = await run_in_session(find_incident, number=ctx.number, channel_id=ctx.channel_id)
-        assert incident.id is not None
-        await request(ctx.deps, incident.id, playbook_id, action_id, params, context)
-
-    ctx.in_background(job, "/incident run")
 
 
 async def on_killswitch(ctx: CommandContext) -> None:
@@ -161,13 +142,5 @@ async def on_killswitch(ctx: CommandContext) -> None:
         hint = f"For all remediation: `/incident killswitch {state} all [reason…]`."
         await ctx.refuse(f"{exc.user_message} {hint}")
         return
+    await ctx.record(KILL_SWITCH, scope=scope, engaged=state == "on", reason=reason)
     await ctx.ack()
-
-    async def job() -> None:
-        context = await ctx.asker()
-        await run_in_session(set_kill_switch, scope, state == "on", context, reason)
-        what = "all remediation" if scope == "*" else f"`{scope}`"
-        verb = "stopped" if state == "on" else "allowed again"
-        await ctx.tell(f"Kill switch {state}: {what} {verb}, effective for the next run.")
-
-    ctx.in_background(job, "/incident killswitch")

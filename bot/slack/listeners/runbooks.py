@@ -9,7 +9,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot.deps import Deps
 from bot.errors import WarroomError
-from bot.playbooks.service import incident_facts
+from bot.remediation.runbooks import incident_facts
 from bot.slack.commands import CommandContext, Router, Subcommand
 from bot.slack.effects import submit_for
 from bot.slack.views.runbooks import READ, runbook_message, runbook_modal

@@ -199,3 +199,28 @@ def report(run: RemediationRun, duration_ms: int) -> str:
 def blocked(run: RemediationRun, reason: str) -> str:
     """Said when a pre-check stops a run."""
     return f":no_entry: *{escape_mrkdwn(run.label)}* did not run: {reason}."
+
+
+_OVERDUE = {
+    "requested": ":hourglass: The request for *{label}* expired after {minutes} without approval; "
+    "ask again if it is still needed.",
+    "approved": ":hourglass: *{label}* was approved but did not start within {minutes}; nothing was sent. "
+    "Ask again if it is still needed.",
+    "announced": ":hourglass: *{label}* was announced but did not start within {minutes}; nothing was "
+    "sent. Ask again if it is still needed.",
+    "running": ":grey_question: *{label}* did not report back within {minutes}; its outcome is unknown. "
+    "Check the target by hand before running it again.",
+}
+
+
+def overdue(run: RemediationRun, state: str, minutes: int) -> str:
+    """Said when a run stayed in `state` past its deadline and Warroom ended it."""
+    return _OVERDUE[state].format(label=escape_mrkdwn(run.label), minutes=f"{minutes} min")
+
+
+def resent(run: RemediationRun) -> str:
+    """Said when a run whose sending was interrupted is sent again (it is idempotent)."""
+    return (
+        f":repeat: Warroom stopped while *{escape_mrkdwn(run.label)}* was being sent; it is idempotent, "
+        "so it is being sent again with the same Idempotency-Key."
+    )

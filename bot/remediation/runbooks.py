@@ -1,4 +1,5 @@
-"""Showing runbooks in a war room: which fit, and which are new there."""
+"""Showing runbooks in a war room: which fit, which are new there, and which of their fixes run
+without a click."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from bot.incidents.service import get_incident
 from bot.playbooks.matching import Catalog, Facts, Fit
 from storage.errors import is_unique_violation
 from storage.models import Alert, Incident, PostedRunbook
+
+Automatic = tuple[str, str]  # (playbook id, action id)
 
 
 def facts_of(session: Session, incident: Incident) -> Facts:
@@ -61,3 +64,22 @@ def incident_facts(session: Session, number: int | None, channel_id: str) -> tup
     """The incident named (or whose room this is) and what runbooks can match on."""
     incident = find_incident(session, number=number, channel_id=channel_id)
     return incident, facts_of(session, incident)
+
+
+def automatic_actions(session: Session, incident: Incident, fits: list[Fit]) -> list[Automatic]:
+    """The fixes to run without a click: auto-mode actions needing no parameters, of runbooks
+    that fit because of the alert that opened `incident` (never for a person's declaration)."""
+    if not opened_by_alert(session, incident):
+        return []
+    return [
+        (fit.playbook.id, action.id)
+        for fit in fits
+        if fit.alert is not None
+        for action in fit.playbook.meta.actions
+        if action.mode == "auto" and not action.params
+    ]
+
+
+def opened_by_alert(session: Session, incident: Incident) -> bool:
+    """Whether an alert opened (or is linked to) `incident`."""
+    return session.exec(select(Alert.id).where(Alert.incident_id == incident.id)).first() is not None
