@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
+from bot import scheduler as schedules
 from bot.app import build_app
 from bot.config import Settings
 from bot.deps import Deps
 from bot.http.health import HealthMonitor
-from bot.scheduler import start_scheduler
 from bot.slack.remediation import recover_interrupted_runs
 from bot.slack.rooms import resume_unfinished_rooms
 
@@ -18,16 +18,17 @@ async def run_socket_mode(settings: Settings) -> None:
     assert settings.slack_app_token is not None
     deps = Deps.from_settings(settings)
     handler = AsyncSocketModeHandler(build_app(deps), settings.slack_app_token.get_secret_value())
+    schedules.register(deps)
     health = HealthMonitor(deps.slack, settings.database_url, lambda: True)
     await health.start()  # auth.test, bounded: no request waits on it later
     deps.jobs.start()
     await resume_unfinished_rooms(deps)
     deps.worker.submit(lambda: recover_interrupted_runs(deps), name="recover remediation runs")
-    scheduler = start_scheduler(deps)
+    scheduler = schedules.start_scheduler(deps)
     try:
         await handler.start_async()  # type: ignore[no-untyped-call]
     finally:
         scheduler.shutdown(wait=False)
         await health.stop()
-        await deps.jobs.stop()
+        await deps.jobs.stop(grace=settings.warroom_shutdown_grace_seconds)
         await deps.worker.drain()

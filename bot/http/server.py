@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from bot import scheduler as schedules
 from bot.app import build_app
 from bot.deps import Deps
 from bot.http.bolt import dispatch
@@ -21,7 +22,6 @@ from bot.http.metrics import Metrics
 from bot.http.pagerduty import webhook_route
 from bot.http.signing import is_valid_slack_request
 from bot.http.slack_body import MAX_BODY_BYTES, Problem, read_slack_body
-from bot.scheduler import start_scheduler
 from bot.slack.alerts import process_deliveries
 from bot.slack.remediation import recover_interrupted_runs
 from bot.slack.rooms import resume_unfinished_rooms
@@ -35,6 +35,7 @@ def create_web_app(deps: Deps) -> Starlette:
     secret = deps.settings.slack_signing_secret
     assert secret is not None
     app = build_app(deps)
+    schedules.register(deps)
 
     async def slack_events(request: Request) -> Response:
         headers = request.headers
@@ -66,12 +67,12 @@ def create_web_app(deps: Deps) -> Starlette:
         await resume_unfinished_rooms(deps)
         deps.worker.submit(lambda: recover_interrupted_runs(deps), name="recover remediation runs")
         deps.worker.submit(lambda: process_deliveries(deps), name="stored pagerduty webhooks")
-        scheduler = start_scheduler(deps)
+        scheduler = schedules.start_scheduler(deps)
         state["scheduler"] = scheduler
         yield
         scheduler.shutdown(wait=False)
         await health.stop()
-        await deps.jobs.stop()
+        await deps.jobs.stop(grace=deps.settings.warroom_shutdown_grace_seconds)
         await deps.worker.drain()
 
     metrics = Metrics(deps)
@@ -83,4 +84,3 @@ def create_web_app(deps: Deps) -> Starlette:
         Route("/metrics", metrics.scrape, methods=["GET"]),
     ]
     return Starlette(routes=routes, middleware=[metrics.middleware(routes)], lifespan=lifespan)
-
