@@ -9,6 +9,7 @@ from bot.app import build_app
 from bot.config import Settings
 from bot.deps import Deps
 from bot.http.health import HealthMonitor
+from bot.http.server import stop_work
 from bot.slack.remediation import recover_interrupted_runs
 from bot.slack.rooms import resume_unfinished_rooms
 
@@ -30,5 +31,4 @@ async def run_socket_mode(settings: Settings) -> None:
     finally:
         scheduler.shutdown(wait=False)
         await health.stop()
-        await deps.jobs.stop(grace=settings.warroom_shutdown_grace_seconds)
-        await deps.worker.drain()
+        await stop_work(deps)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -27,6 +28,20 @@ from bot.slack.remediation import recover_interrupted_runs
 from bot.slack.rooms import resume_unfinished_rooms
 
 log = logging.getLogger(__name__)
+
+
+async def stop_work(deps: Deps) -> None:
+    """Stop claiming, and give the jobs and forms under way WARROOM_SHUTDOWN_GRACE_SECONDS to
+    finish: a job still running then is given back for another replica, a form is dropped."""
+    grace = deps.settings.warroom_shutdown_grace_seconds
+
+    async def forms() -> None:
+        try:
+            await asyncio.wait_for(deps.worker.drain(), grace)
+        except TimeoutError:
+            log.warning("stopped with forms still opening after %s s", grace)
+
+    await asyncio.gather(deps.jobs.stop(grace=grace), forms())
 
 
 def create_web_app(deps: Deps) -> Starlette:
@@ -72,8 +87,7 @@ def create_web_app(deps: Deps) -> Starlette:
         yield
         scheduler.shutdown(wait=False)
         await health.stop()
-        await deps.jobs.stop(grace=deps.settings.warroom_shutdown_grace_seconds)
-        await deps.worker.drain()
+        await stop_work(deps)
 
     metrics = Metrics(deps)
     routes = [

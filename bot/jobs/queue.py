@@ -129,11 +129,12 @@ def retry_later(session: Session, job_id: int, owner: str, *, run_after: datetim
 
 
 def release(session: Session, owner: str, *, at: datetime) -> int:
-    """Give back every job `owner` holds (graceful shutdown): others may run them at once."""
+    """Give back every job `owner` holds (graceful shutdown): others may run them at once. The
+    attempt still counts: it was cut short mid-way, so the next one must reconcile (`retried`)."""
     statement = (
         update(JOBS)
         .where(JOBS.c.state == RUNNING, JOBS.c.lease_owner == owner)
-        .values(state=QUEUED, run_after=at, lease_owner=None, lease_until=None, attempts=JOBS.c.attempts - 1)
+        .values(state=QUEUED, run_after=at, lease_owner=None, lease_until=None)
     )
     return int(session.execute(statement).rowcount)  # type: ignore[attr-defined]
 
