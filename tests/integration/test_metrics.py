@@ -153,6 +153,7 @@ def test_an_empty_database_reports_every_status_at_zero(app):
 
 
 def test_jobs_are_counted_by_state_across_replicas(app):
+    app.settle()  # the scheduler's first tick has run
     now = datetime.now(UTC)
     for key, hours in (("later", 3), ("elsewhere", 1), ("broken", 1)):
         in_session(queue.record, "echo", key, {}, at=now, run_after=now + timedelta(hours=hours))
