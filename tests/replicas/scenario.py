@@ -15,6 +15,7 @@ import re
 import secrets
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -41,8 +42,8 @@ from tests.replicas.processes import LoadBalancer, ServeProcess, serve_environme
 REPLICAS = 3
 LEASE_SECONDS = 3
 LATENCY = 0.2
-ROOMS = 4
-RUN_ROOMS = 2  # rooms with a rollback waiting for approval; the others get severity changes
+ROOMS = 6
+RUN_ROOMS = 2  # rooms with a rollback waiting for approval; four others get a severity change each
 SETTLE_TIMEOUT = 90.0
 WEBHOOK_SECRET = "whsec_chaos"
 PLAYBOOK = """---
@@ -94,6 +95,7 @@ class Request:
     effect: str  # requests with one effect (double clicks, a redelivered webhook) share it
     send: Callable[[], httpx.Response]
     status: int | None = None
+    failure: str = ""  # why there was no answer
 
     @property
     def acknowledged(self) -> bool:
@@ -106,14 +108,14 @@ class Tally:
     """What one trial found."""
 
     acknowledged: int = 0
-    refused: int = 0
+    refused: Counter[str] = field(default_factory=Counter)  # what the others were answered
     lost: list[str] = field(default_factory=list)
     duplicated: list[str] = field(default_factory=list)
     recovery_seconds: float | None = None
 
     def problems(self) -> str:
-        """The lost and duplicated effects, for an assertion message."""
-        return f"lost: {self.lost}; duplicated: {self.duplicated}"
+        """The lost and duplicated effects, and the requests not acknowledged."""
+        return f"lost: {self.lost}; duplicated: {self.duplicated}; not acknowledged: {dict(self.refused)}"
 
 
 class Cluster:
@@ -282,8 +284,8 @@ class Scenario:
         for k in range(16):
             room = self.rooms[k % ROOMS]
             plan.append(self._command("update", f"update:{k}", f"update Update {k} rolled forward", room))
-        for n, sev in enumerate((1, 2, 4, 1)):  # two changes each in the rooms with no run waiting
-            plan.append(self._command("sev", f"sev:{n}", f"sev {sev}", self.rooms[RUN_ROOMS + n // 2]))
+        for n, sev in enumerate((1, 2, 4, 1)):  # one each (two at once: one wins, the other is told)
+            plan.append(self._command("sev", f"sev:{n}", f"sev {sev}", self.rooms[RUN_ROOMS + n]))
         for k in range(16):
             plan.append(
                 self._command("note", f"note:{k}", f"note Note {k} cache flushed", self.rooms[k % ROOMS])
@@ -325,8 +327,8 @@ class Scenario:
     def _send(self, request: Request) -> None:
         try:
             request.status = request.send().status_code
-        except httpx.HTTPError:
-            request.status = None
+        except httpx.HTTPError as exc:
+            request.status, request.failure = None, type(exc).__name__
 
     # Counting
 
@@ -334,15 +336,17 @@ class Scenario:
         """Wait until no job is left to run and Slack has been quiet for two seconds."""
         deadline = time.monotonic() + SETTLE_TIMEOUT
         quiet_since, calls = time.monotonic(), -1
+        busy: list[Job] = []
         while time.monotonic() < deadline:
-            busy = in_session(lambda s: s.exec(select(Job).where(Job.state.in_((QUEUED, RUNNING)))).first())  # type: ignore[attr-defined]
+            busy = in_session(lambda s: list(s.exec(select(Job).where(Job.state.in_((QUEUED, RUNNING))))))  # type: ignore[attr-defined]
             now_calls = len(self.sim.calls) + len(self.cluster.endpoint.hits)
-            if busy is not None or now_calls != calls:
+            if busy or now_calls != calls:
                 quiet_since, calls = time.monotonic(), now_calls
             elif time.monotonic() - quiet_since > 2:
                 return
             time.sleep(0.2)
-        raise AssertionError("the cluster did not settle:\n" + self.cluster.logs())
+        left = [(job.kind, job.key, job.state, job.attempts, job.last_error) for job in busy]
+        raise AssertionError(f"the cluster did not settle; jobs left: {left}\n{self.cluster.logs()}")
 
     def tally(self) -> Tally:
         """How many times each request's effect happened, against whether it was acknowledged."""
@@ -351,8 +355,10 @@ class Scenario:
         acknowledged: dict[str, bool] = {}
         for request in self.requests:
             acknowledged[request.effect] = acknowledged.get(request.effect, False) or request.acknowledged
-            tally.acknowledged += request.acknowledged
-            tally.refused += not request.acknowledged
+            if request.acknowledged:
+                tally.acknowledged += 1
+            else:
+                tally.refused[f"{request.kind} {request.status or request.failure}"] += 1
         for effect, acked in acknowledged.items():
             found = counts[effect]
             if any(n > 1 for n in found):
@@ -394,7 +400,7 @@ class Scenario:
             counts[f"update:{k}"] = [posts(self.rooms[k % ROOMS], text_), posts(BROADCAST, text_)]
             counts[f"note:{k}"] = [notes.count(f"Note {k} cache flushed")]
         for n, sev in enumerate((1, 2, 4, 1)):
-            counts[f"sev:{n}"] = [posts(self.rooms[RUN_ROOMS + n // 2], f"to *SEV{sev}*")]
+            counts[f"sev:{n}"] = [posts(self.rooms[RUN_ROOMS + n], f"to *SEV{sev}*")]
         for n, run in enumerate(self.runs):
             counts[f"approve:{n}"] = [hits.count(f"warroom-run-{run}")]
         for k in range(8):
