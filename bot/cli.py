@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import logging
 import re
+import signal
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -57,20 +59,90 @@ def cli(verbose: bool) -> None:
 @cli.command()
 @click.option("--port", type=int, default=None, help="Port (default: $PORT or 3000).")
 @click.option("--host", default="0.0.0.0", show_default=True)
-def serve(port: int | None, host: str) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Processes sharing the port (more than one needs Postgres).",
+)
+def serve(port: int | None, host: str, workers: int) -> None:
     """Serve Slack (POST /slack/events) and health (GET /healthz) over HTTP."""
     settings = _settings(require=("SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN"))
     _open_database(settings)
     import uvicorn
 
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port or settings.port,
+        "log_level": "info",
+        "proxy_headers": True,
+        # Requests in flight get this long after SIGTERM, then the job dispatcher gets
+        # WARROOM_SHUTDOWN_GRACE_SECONDS to finish or give back its jobs (bot.http.server).
+        "timeout_graceful_shutdown": HTTP_DRAIN_SECONDS,
+    }
+    # uvicorn hands SIGTERM back to the process once it has shut down gracefully; that is the
+    # planned end of a replica (a deploy, a scale-down), so it exits 0.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    with _only_process_on_sqlite(settings, workers):
+        if workers == 1:
+            uvicorn.run(_guarded(lambda: _web_app(settings)), **options)
+        else:  # each process builds its own app (its own Deps and dispatcher); the job table coordinates
+            uvicorn.run("bot.cli:web_app", factory=True, workers=workers, **options)
+
+
+HTTP_DRAIN_SECONDS = 3  # Slack gives up on an answer after 3 s anyway
+
+
+def web_app() -> Starlette:
+    """The app of one `warroom serve --workers N` process, from the environment."""
+    from bot.config import load_settings
+    from storage import migrate
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = load_settings()
+    migrate.open_database(settings.database_url)
+    return _web_app(settings)
+
+
+def _web_app(settings: Settings) -> Starlette:
     from bot.deps import Deps
     from bot.http.server import create_web_app
 
-    def build() -> Starlette:
-        return create_web_app(Deps.from_settings(settings))
+    return create_web_app(Deps.from_settings(settings))
 
-    app = _guarded(build)
-    uvicorn.run(app, host=host, port=port or settings.port, log_level="info", proxy_headers=True)
+
+@contextmanager
+def _only_process_on_sqlite(settings: Settings, workers: int) -> Iterator[None]:
+    """On SQLite, refuse a second process: hold an exclusive lock on a file beside the database
+    while serving (the system releases it however the process ends). Postgres takes any number."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.database_url)
+    if url.get_backend_name() != "sqlite":
+        yield
+        return
+    if workers > 1:
+        raise click.ClickException(
+            f"--workers {workers} needs Postgres: SQLite serves one Warroom process; "
+            "set DATABASE_URL to a postgresql:// database to run several."
+        )
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks to take
+        fcntl = None  # type: ignore[assignment]
+    if fcntl is None or not url.database or url.database == ":memory:":
+        yield
+        return
+    with open(f"{url.database}.lock", "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise click.ClickException(
+                f"Another Warroom process is using {url.database}: SQLite serves one process; "
+                "stop the other, or set DATABASE_URL to a postgresql:// database to run several."
+            ) from None
+        yield
 
 
 @cli.command()
@@ -82,7 +154,8 @@ def socket() -> None:
     _open_database(settings)
     from bot.socket import run_socket_mode
 
-    asyncio.run(run_socket_mode(settings))
+    with _only_process_on_sqlite(settings, 1):
+        asyncio.run(run_socket_mode(settings))
 
 
 @cli.group()

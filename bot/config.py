@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     )
     warroom_workers: int = Field(default=8, ge=1, le=64)
     warroom_queue_size: int = Field(default=1000, ge=1)
+    warroom_job_lease_seconds: float = Field(default=30, ge=1, le=3600)
+    warroom_shutdown_grace_seconds: float = Field(default=20, ge=0, le=3600)
     pagerduty_api_token: SecretStr | None = None
     pagerduty_api_url: str = "https://api.pagerduty.com"
     pagerduty_from_email: str | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.adapters.pagerduty import PagerDutyGateway
 from bot.adapters.slack import SlackGateway
@@ -46,7 +47,10 @@ class Deps:
             slack=slack,
             worker=Worker(settings.warroom_workers, settings.warroom_queue_size),
             jobs=Dispatcher(
-                settings.warroom_workers, tell=tell, paused=lambda: slack.state.lost_access is not None
+                settings.warroom_workers,
+                tell=tell,
+                paused=lambda: slack.state.lost_access is not None,
+                lease=timedelta(seconds=settings.warroom_job_lease_seconds),
             ),
             catalog=Catalog(load_for_app(settings.warroom_playbooks_dir)),
             rules=load_rules(settings.warroom_triage_rules),

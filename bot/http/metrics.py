@@ -1,4 +1,4 @@
-"""`GET /metrics`: Prometheus text for one web app: requests, ack latency, Slack calls, incidents."""
+"""`GET /metrics`: Prometheus text for one web app: requests, ack latency, Slack calls, incidents, jobs."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -22,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bot.adapters.slack import SlackGateway
 from bot.deps import Deps
 from bot.incidents.rules import Status
+from bot.jobs import queue
 from storage.models import Incident
 from storage.session import session_scope
 
@@ -52,10 +54,11 @@ class Metrics:
                 "warroom_webhook_ack_seconds", "POST /pagerduty/webhook", self.registry
             ),
         }
-        queue = Gauge("warroom_worker_queue_depth", "Worker jobs queued or running.", registry=self.registry)
-        queue.set_function(lambda: deps.worker.pending)
+        here = Gauge("warroom_jobs_running_here", "Jobs this process is running now.", registry=self.registry)
+        here.set_function(lambda: deps.jobs.active)
         self.registry.register(SlackCallsCollector(deps.slack))
-        self.registry.register(IncidentsCollector())
+        self.registry.register(incidents_collector())
+        self.registry.register(jobs_collector())
 
     def record(self, route: str, method: str, status: int, seconds: float) -> None:
         """Count one answered request; time it when it is a Slack or PagerDuty POST."""
@@ -128,25 +131,45 @@ class SlackCallsCollector(Collector):
         yield family
 
 
-class IncidentsCollector(Collector):
-    """`warroom_incidents{status}`, counted in the database at scrape time."""
+class CountsCollector(Collector):
+    """A gauge with one sample per state, counted in the database at scrape time."""
+
+    def __init__(self, name: str, documentation: str, label: str, states: Iterable[str], column: Any) -> None:
+        self._name, self._documentation, self._label = name, documentation, label
+        self._states, self._column = tuple(states), column
 
     def collect(self) -> Iterator[Metric]:
-        """One sample per status, zero for a status no incident has."""
+        """One sample per state, zero for a state no row has."""
         try:
-            counts = incidents_by_status()
+            with session_scope() as session:
+                counts = dict(
+                    session.execute(select(self._column, func.count()).group_by(self._column)).all()
+                )
         except SQLAlchemyError:
             # The other metrics matter most exactly when the database is down; /healthz says why.
-            log.exception("could not count incidents for /metrics")
+            log.exception("could not count %s for /metrics", self._name)
             return
-        family = GaugeMetricFamily("warroom_incidents", "Incidents by status.", labels=["status"])
-        for status in Status:
-            family.add_metric([status.value], counts.get(status.value, 0))
+        family = GaugeMetricFamily(self._name, self._documentation, labels=[self._label])
+        for state in self._states:
+            family.add_metric([state], counts.get(state, 0))
         yield family
 
 
-def incidents_by_status() -> dict[str, int]:
-    """How many incidents have each status, in one GROUP BY."""
-    with session_scope() as session:
-        rows = session.exec(select(Incident.status, func.count()).group_by(col(Incident.status))).all()
-    return {status: count for status, count in rows}
+def incidents_collector() -> CountsCollector:
+    """`warroom_incidents{status}`."""
+    statuses = (status.value for status in Status)
+    return CountsCollector(
+        "warroom_incidents", "Incidents by status.", "status", statuses, col(Incident.status)
+    )
+
+
+def jobs_collector() -> CountsCollector:
+    """`warroom_jobs{state}`: the job table across every replica (done ones are not counted)."""
+    states = (queue.QUEUED, queue.RUNNING, queue.FAILED)
+    return CountsCollector(
+        "warroom_jobs",
+        "Jobs in the job table by state, across replicas.",
+        "state",
+        states,
+        queue.JOBS.c.state,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -13,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from bot import scheduler as schedules
 from bot.app import build_app
 from bot.deps import Deps
 from bot.flows.runs import recover_interrupted_runs
@@ -22,9 +24,22 @@ from bot.http.metrics import Metrics
 from bot.http.pagerduty import webhook_route
 from bot.http.signing import is_valid_slack_request
 from bot.http.slack_body import MAX_BODY_BYTES, Problem, read_slack_body
-from bot.scheduler import start_scheduler
 
 log = logging.getLogger(__name__)
+
+
+async def stop_work(deps: Deps) -> None:
+    """Stop claiming, and give the jobs and forms under way WARROOM_SHUTDOWN_GRACE_SECONDS to
+    finish: a job still running then is given back for another replica, a form is dropped."""
+    grace = deps.settings.warroom_shutdown_grace_seconds
+
+    async def forms() -> None:
+        try:
+            await asyncio.wait_for(deps.worker.drain(), grace)
+        except TimeoutError:
+            log.warning("stopped with forms still opening after %s s", grace)
+
+    await asyncio.gather(deps.jobs.stop(grace=grace), forms())
 
 
 def create_web_app(deps: Deps) -> Starlette:
@@ -33,6 +48,7 @@ def create_web_app(deps: Deps) -> Starlette:
     secret = deps.settings.slack_signing_secret
     assert secret is not None
     app = build_app(deps)
+    schedules.register(deps)
 
     async def slack_events(request: Request) -> Response:
         headers = request.headers
@@ -62,13 +78,12 @@ def create_web_app(deps: Deps) -> Starlette:
         await health.start()  # auth.test, bounded: no request waits on it later
         deps.jobs.start()
         deps.worker.submit(lambda: recover_interrupted_runs(deps), name="recover remediation runs")
-        scheduler = start_scheduler(deps)
+        scheduler = schedules.start_scheduler(deps)
         state["scheduler"] = scheduler
         yield
         scheduler.shutdown(wait=False)
         await health.stop()
-        await deps.jobs.stop()
-        await deps.worker.drain()
+        await stop_work(deps)
 
     metrics = Metrics(deps)
     routes = [
@@ -79,4 +94,3 @@ def create_web_app(deps: Deps) -> Starlette:
         Route("/metrics", metrics.scrape, methods=["GET"]),
     ]
     return Starlette(routes=routes, middleware=[metrics.middleware(routes)], lifespan=lifespan)
-

@@ -56,12 +56,14 @@ class Dispatcher:
         *,
         tell: Told | None = None,
         paused: Callable[[], bool] = lambda: False,
+        lease: timedelta = LEASE,
     ) -> None:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.handlers: dict[str, Handler] = {}
         self._tell = tell
         self._paused = paused  # e.g. while Slack refuses the token: claiming would only burn attempts
         self._concurrency = concurrency
+        self.lease = lease  # a replica that dies holds its jobs this long before another takes them
         self._running: dict[int, asyncio.Task[None]] = {}
         self._wake: asyncio.Event | None = None
         self._stopping = False
@@ -99,7 +101,7 @@ class Dispatcher:
     async def _claim_loop(self) -> None:
         assert self._wake is not None
         loop = asyncio.get_running_loop()
-        renew_at = loop.time() + LEASE.total_seconds() / 3
+        renew_at = loop.time() + self.lease.total_seconds() / 3
         while not self._stopping:
             self._wake.clear()  # before claiming: a job recorded meanwhile wakes the wait below
             free = 0 if self._paused() else self._concurrency - len(self._running)
@@ -109,14 +111,16 @@ class Dispatcher:
             self._claiming = False
             if loop.time() >= renew_at:
                 await self._renew()
-                renew_at = loop.time() + LEASE.total_seconds() / 3
+                renew_at = loop.time() + self.lease.total_seconds() / 3
             # A finished job wakes this too, so a full batch is followed by the next at once.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
 
     async def _claim(self, limit: int) -> list[Claimed]:
         try:
-            return await run_in_session(queue.claim, self.owner, at=clock.now(), lease=LEASE, limit=limit)
+            return await run_in_session(
+                queue.claim, self.owner, at=clock.now(), lease=self.lease, limit=limit
+            )
         except Exception:
             log.exception("could not claim jobs; trying again shortly")
             return []
@@ -126,7 +130,7 @@ class Dispatcher:
         if not ids:
             return
         try:
-            held = await run_in_session(queue.renew, ids, self.owner, until=clock.now() + LEASE)
+            held = await run_in_session(queue.renew, ids, self.owner, until=clock.now() + self.lease)
         except Exception:
             log.exception("could not renew job leases")
             return
@@ -165,7 +169,7 @@ class Dispatcher:
             self.wake()
 
     async def _again(self, job: Claimed, error: str) -> None:
-        delay = min(BACKOFF_CAP_SECONDS, 2.0 ** job.attempts) * random.uniform(0.5, 1.0)
+        delay = min(BACKOFF_CAP_SECONDS, 2.0**job.attempts) * random.uniform(0.5, 1.0)
         when = clock.now() + timedelta(seconds=delay)
         await run_in_session(queue.retry_later, job.id, self.owner, run_after=when, error=error[:2000])
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlmodel import Session
 
 from storage.errors import insert_new
@@ -129,11 +129,12 @@ def retry_later(session: Session, job_id: int, owner: str, *, run_after: datetim
 
 
 def release(session: Session, owner: str, *, at: datetime) -> int:
-    """Give back every job `owner` holds (graceful shutdown): others may run them at once."""
+    """Give back every job `owner` holds (graceful shutdown): others may run them at once. The
+    attempt still counts: it was cut short mid-way, so the next one must reconcile (`retried`)."""
     statement = (
         update(JOBS)
         .where(JOBS.c.state == RUNNING, JOBS.c.lease_owner == owner)
-        .values(state=QUEUED, run_after=at, lease_owner=None, lease_until=None, attempts=JOBS.c.attempts - 1)
+        .values(state=QUEUED, run_after=at, lease_owner=None, lease_until=None)
     )
     return int(session.execute(statement).rowcount)  # type: ignore[attr-defined]
 
@@ -146,6 +147,12 @@ def retry_failed(session: Session, job_id: int, *, at: datetime) -> bool:
         .values(state=QUEUED, run_after=at, attempts=0, finished_at=None)
     )
     return session.execute(statement).rowcount == 1  # type: ignore[attr-defined, no-any-return]
+
+
+def purge_done(session: Session, *, before: datetime) -> int:
+    """Delete jobs that finished well before `before` (failed ones stay for `warroom jobs`)."""
+    statement = delete(JOBS).where(JOBS.c.state == DONE, JOBS.c.finished_at < before)
+    return int(session.execute(statement).rowcount)  # type: ignore[attr-defined]
 
 
 def busy(session: Session, *, at: datetime) -> int:

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
@@ -64,6 +64,8 @@ async def web_api(request: Request) -> Response:
         reply = answer(ws, method, sent.args, sent.token)
     except ApiError as error:
         reply = Reply(error.body())
+    except ClientDisconnect:  # the caller died mid-request (a replica killed): Slack never saw it
+        return Response(status_code=499)
     body = reply.body
     call = Call(method, sent.args, body["ok"], body.get("error"), body, arrived, sent.encoding)
     with ws.lock:

@@ -163,6 +163,12 @@ class SlackSimulator:
         with self._ws.lock:
             return self._ws.channels[channel_id].snapshot()
 
+    @property
+    def channels(self) -> list[dict[str, Any]]:
+        """Copies of every channel's state (direct messages left out)."""
+        with self._ws.lock:
+            return [c.snapshot() for c in self._ws.channels.values() if not c.is_im]
+
     def channel_by_name(self, name: str) -> dict[str, Any] | None:
         """A copy of the channel with this name, or None."""
         with self._ws.lock:

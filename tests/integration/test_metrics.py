@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlmodel import select
 
 from bot.http.metrics import ACK_BUCKETS, CONTENT_TYPE
 from bot.http.signing import pagerduty_signature
+from bot.jobs import queue
 from bot.simulator.harness import LocalWarroom, local_settings
-from storage.models import Incident
-from storage.session import configure, session_scope
+from storage.models import Incident, Job
+from storage.session import configure, in_session, session_scope
 
 SECRET = "whsec_metrics"
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
@@ -120,7 +123,8 @@ def test_metrics_count_requests_acks_slack_calls_and_incidents(app):
         "resolved": 0,
         "closed": 0,
     }
-    assert value(samples, "warroom_worker_queue_depth") == 0
+    assert by_label(samples, "warroom_jobs", "state") == {"queued": 0, "running": 0, "failed": 0}
+    assert value(samples, "warroom_jobs_running_here") == 0
 
 
 def test_labels_never_carry_raw_paths_or_query_strings(app):
@@ -146,6 +150,21 @@ def test_an_empty_database_reports_every_status_at_zero(app):
     # at most the startup's auth.test, which may not have been answered yet
     assert set(by_label(samples, "warroom_slack_api_calls_total", "method")) <= {"auth.test"}
     assert value(samples, "warroom_slack_ack_seconds_count") == 0
+
+
+def test_jobs_are_counted_by_state_across_replicas(app):
+    app.settle()  # the scheduler's first tick has run
+    now = datetime.now(UTC)
+    for key, hours in (("later", 3), ("elsewhere", 1), ("broken", 1)):
+        in_session(queue.record, "echo", key, {}, at=now, run_after=now + timedelta(hours=hours))
+    in_session(queue.claim, "other-replica", at=now + timedelta(hours=2), lease=timedelta(hours=1), limit=9)
+    broken = in_session(lambda s: s.exec(select(Job).where(Job.key == "broken")).one())
+    in_session(queue.finish, broken.id, "other-replica", at=now, error="refused")
+
+    samples = scrape(app)
+
+    assert by_label(samples, "warroom_jobs", "state") == {"queued": 1, "running": 1, "failed": 1}
+    assert value(samples, "warroom_jobs_running_here") == 0  # the running one is another replica's
 
 
 def test_with_the_database_down_the_scrape_still_answers_without_incident_counts(app, db, tmp_path):

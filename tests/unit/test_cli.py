@@ -1,3 +1,5 @@
+import fcntl
+
 from click.testing import CliRunner
 
 from bot.cli import cli
@@ -63,3 +65,32 @@ def test_demo_prints_what_people_see():
     assert "- [ ] Page on checkout 5xx before customers notice (@carol, due " in out
     assert "| note | @carol | Error rate is back under 0.5% after the rollback (added by @alice) |" in out
     assert "## Summary\n\nResolved: Rolled back to v41" in out
+
+
+def serve_env(monkeypatch, url: str) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-test")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "secret")
+    monkeypatch.setenv("DATABASE_URL", url)
+
+
+def test_several_workers_on_sqlite_are_refused_in_one_line(tmp_path, monkeypatch):
+    serve_env(monkeypatch, f"sqlite:///{tmp_path / 'w.db'}")
+    result = CliRunner().invoke(cli, ["serve", "--workers", "2"])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        "Error: --workers 2 needs Postgres: SQLite serves one Warroom process; "
+        "set DATABASE_URL to a postgresql:// database to run several."
+    ]
+
+
+def test_a_second_process_on_the_same_sqlite_file_is_refused_in_one_line(tmp_path, monkeypatch):
+    database = tmp_path / "w.db"
+    serve_env(monkeypatch, f"sqlite:///{database}")
+    with open(f"{database}.lock", "a") as held:  # what a running `warroom serve` holds
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        result = CliRunner().invoke(cli, ["serve"])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"Error: Another Warroom process is using {database}: SQLite serves one process; "
+        "stop the other, or set DATABASE_URL to a postgresql:// database to run several."
+    ]
