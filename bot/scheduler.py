@@ -20,13 +20,13 @@ from sqlmodel import Session
 from bot import clock
 from bot.alerts.report import alert_report, report_markdown
 from bot.deps import Deps
+from bot.flows.archive import archive_closed_rooms
+from bot.flows.closing import post_missing_drafts
+from bot.flows.effects import post_once, retry_since
+from bot.flows.followups import send_due_followups
+from bot.flows.reminders import send_due_reminders
 from bot.jobs import faults, queue
 from bot.jobs.queue import Claimed
-from bot.slack.archive import archive_closed_rooms
-from bot.slack.effects import post_once
-from bot.slack.followups import send_due_followups
-from bot.slack.postmortem import post_missing_drafts
-from bot.slack.reminders import send_due_reminders
 from storage.session import run_in_session
 
 KIND = "schedule"
@@ -75,7 +75,7 @@ def _at_now(job: Callable[[Deps, datetime], Awaitable[Any]]) -> Run:
 
 
 async def _report(deps: Deps, due: datetime, job: Claimed) -> None:
-    since = job.created_at.timestamp() - 60 if job.retried else None
+    since = retry_since(job)
     await post_weekly_report(deps, due, key=job.key, since=since)
     faults.step("report.posted")
 

@@ -16,7 +16,7 @@ import httpx2
 import pagerduty
 
 from bot.errors import WarroomError
-from bot.incidents.rules import escape_mrkdwn
+from bot.text import escape_mrkdwn
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from bot.incidents.rules import escape_mrkdwn
 from bot.incidents.service import get_incident, record_event
+from bot.text import escape_mrkdwn
 from storage.errors import insert_new
 from storage.models import Alert, Page, PagerDutyLink, table
 

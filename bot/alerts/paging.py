@@ -14,8 +14,9 @@ from bot.alerts.links import link_pd_incident
 from bot.errors import WarroomError
 from bot.incidents.changes import Context, authorise, find_incident
 from bot.incidents.permissions import Action
-from bot.incidents.rules import Severity, escape_mrkdwn
+from bot.incidents.rules import Severity
 from bot.incidents.service import get_incident, record_event
+from bot.text import escape_mrkdwn
 from storage.errors import is_unique_violation
 from storage.models import Alert, Incident, Page, PagerDutyLink, table
 

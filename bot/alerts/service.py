@@ -23,8 +23,9 @@ from bot.alerts.paging import PAGE_KEY_PREFIX
 from bot.alerts.triage import Rules
 from bot.alerts.updates import CHANGES, Processed, apply_change
 from bot.incidents.errors import InvalidInput
-from bot.incidents.rules import Declaration, Severity, Status, clean_title, escape_mrkdwn
+from bot.incidents.rules import Declaration, Severity, Status, clean_title
 from bot.incidents.service import declare_incident, get_incident, record_event
+from bot.text import escape_mrkdwn
 from storage.errors import insert_new, is_unique_violation
 from storage.models import Alert, AlertEvent, Incident, PagerDutyLink, WebhookDelivery, table
 from storage.types import UTCDateTime

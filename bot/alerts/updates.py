@@ -11,8 +11,8 @@ from sqlmodel import Session, select
 
 from bot.alerts.links import STATUS_AFTER, Linked, follow, linked
 from bot.alerts.paging import PAGE_KEY_PREFIX
-from bot.incidents.rules import escape_mrkdwn
 from bot.incidents.service import get_incident, record_event
+from bot.text import escape_mrkdwn
 from storage.models import Alert, AlertEvent, Incident, Page
 
 CHANGES = tuple(STATUS_AFTER)  # incident.<change> events Warroom handles besides incident.triggered

@@ -23,12 +23,12 @@ from bot import clock
 from bot.alerts.service import has_pending, process_batch, store_deliveries
 from bot.alerts.triage import Rules
 from bot.deps import Deps
+from bot.flows.effects import post_once, retry_since
 from bot.flows.linked import LINE, record_line
 from bot.flows.rooms import record_room
 from bot.incidents.service import get_incident
 from bot.jobs import faults, queue
 from bot.jobs.queue import Claimed
-from bot.slack.effects import post_once
 from storage.session import run_in_session
 
 DELIVERIES = "pagerduty.deliveries"
@@ -97,5 +97,5 @@ async def post_line(deps: Deps, job: Claimed) -> None:
 
 
 async def _post_once(deps: Deps, job: Claimed, channel: str, text: str) -> None:
-    since = job.created_at.timestamp() - 60 if job.retried else None
+    since = retry_since(job)
     await post_once(deps, channel, text, key=job.key, since=since)

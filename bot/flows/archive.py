@@ -21,7 +21,7 @@ from bot.incidents.archive import claim_archive_notices, claim_archives, record_
 from bot.incidents.service import claim_key
 from bot.jobs import faults, queue
 from bot.jobs.queue import Claimed
-from bot.slack.views.card import slack_date
+from bot.views.card import slack_date
 from storage.session import run_in_session
 
 ARCHIVE = "room.archive"
@@ -67,3 +67,14 @@ async def archive(deps: Deps, job: Claimed) -> None:
             record_archive(session, incident_id, at, error)
 
     await run_in_session(note)
+
+
+async def archive_closed_rooms(deps: Deps, now: datetime) -> int:
+    """Claim the notices and archives due at `now` and record their jobs (bot/flows/archive.py);
+    how many rooms are to be archived."""
+    days = deps.settings.warroom_archive_after_days
+    if not days:
+        return 0
+    claimed = await run_in_session(record_due, now, timedelta(days=days))
+    deps.jobs.wake()
+    return claimed

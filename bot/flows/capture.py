@@ -15,13 +15,13 @@ from sqlmodel import Session
 from bot import clock
 from bot.deps import Deps
 from bot.errors import WarroomError
+from bot.flows.effects import context_for, tell
 from bot.flows.messages import record_tell
 from bot.incidents.changes import AlreadyChanged, Context
 from bot.incidents.errors import IncidentNotFound
 from bot.incidents.notes import add_message
 from bot.jobs import faults, queue
 from bot.jobs.queue import Claimed
-from bot.slack.effects import context_for, tell
 from storage.session import run_in_session
 
 CAPTURE = "timeline.capture"

@@ -17,12 +17,13 @@ from sqlmodel import Session
 
 from bot import clock
 from bot.deps import Deps
+from bot.flows.effects import retry_since
 from bot.flows.linked import record_resolve
+from bot.flows.outcomes import apply_outcome
 from bot.incidents.changes import Outcome, for_incident
 from bot.incidents.service import get_incident
 from bot.jobs import faults, queue
 from bot.jobs.queue import Claimed
-from bot.slack.effects import apply_outcome  # the renderer still lives with the Slack edge
 from storage.session import run_in_session
 
 COMMAND = "incident.command"
@@ -96,7 +97,7 @@ async def show_outcome(deps: Deps, job: Claimed) -> None:
         rematch=bool(payload["rematch"]),
         data=dict(payload["data"]),
     )
-    since = job.created_at.timestamp() - 60 if job.retried else None
+    since = retry_since(job)
     await apply_outcome(deps, outcome, key=job.key, reconcile_since=since)
     faults.step("outcome.shown")
 

@@ -31,6 +31,8 @@ from bot import clock
 from bot.adapters.slack import SlackCallFailed
 from bot.deps import Deps
 from bot.errors import WarroomError
+from bot.flows.effects import context_for, post_once, retry_since, tell
+from bot.flows.outcomes import refresh_card
 from bot.incidents.changes import readable_incident
 from bot.incidents.service import get_incident
 from bot.jobs import faults, queue
@@ -39,9 +41,8 @@ from bot.jobs.queue import Claimed
 from bot.postmortem.closing import FixKind, Review, close_with_review, drafts_due, record_draft
 from bot.postmortem.draft import build_draft
 from bot.postmortem.render import draft_json, draft_markdown, headline
-from bot.slack.effects import context_for, post_once, refresh_card, tell
-from bot.slack.views.card import broadcast_line, slack_date
-from bot.slack.views.closing import draft_message
+from bot.views.card import broadcast_line, slack_date
+from bot.views.closing import draft_message
 from storage.models import Incident
 from storage.session import run_in_session
 
@@ -102,7 +103,7 @@ async def draft(deps: Deps, job: Claimed) -> None:
     payload = job.payload
     incident_id, announce = int(payload["incident_id"]), payload.get("announce")
     incident = await run_in_session(get_incident, incident_id)
-    since = _since(job)
+    since = retry_since(job)
     if payload.get("line") and incident.channel_id:
         await post_once(deps, incident.channel_id, str(payload["line"]), key=f"{job.key}:closed", since=since)
         faults.step("close.line_posted")
@@ -126,11 +127,7 @@ async def _announce(deps: Deps, job: Claimed, incident: Incident, message: str) 
     broadcast = deps.settings.warroom_broadcast_channel
     if broadcast:
         line = broadcast_line(incident, message)
-        await post_once(deps, broadcast, line, key=f"{job.key}:broadcast", since=_since(job))
-
-
-def _since(job: Claimed) -> float | None:
-    return job.created_at.timestamp() - 60 if job.retried else None
+        await post_once(deps, broadcast, line, key=f"{job.key}:broadcast", since=retry_since(job))
 
 
 async def post_draft(deps: Deps, job: Claimed, incident_id: int) -> str:
@@ -151,7 +148,7 @@ async def post_draft(deps: Deps, job: Claimed, incident_id: int) -> str:
     files = {f"{name}.md": draft_markdown(built, names).encode(), f"{name}.json": draft_json(built).encode()}
     uploaded = await deps.slack.upload(files)  # first, so a failed upload posts nothing
     text, blocks = draft_message(built.ref, headline(built), built.questions)
-    ts = await post_once(deps, channel, text, key=f"{job.key}:draft", since=_since(job), blocks=blocks)
+    ts = await post_once(deps, channel, text, key=f"{job.key}:draft", since=retry_since(job), blocks=blocks)
     faults.step("draft.posted")
     link = await deps.slack.permalink(channel, ts)
 
@@ -214,3 +211,10 @@ def _posting(session: Session, incident_id: int) -> bool:
         jobs.c.state.in_([queue.QUEUED, queue.RUNNING]),
     )
     return session.execute(statement).first() is not None
+
+
+async def post_missing_drafts(deps: Deps, now: datetime) -> None:
+    """Record a draft job for any close whose draft was not posted (Slack refused, or every try
+    failed) and that no job is posting now (bot/flows/closing.py)."""
+    if await run_in_session(record_missing_drafts, now):
+        deps.jobs.wake()

@@ -23,10 +23,12 @@ from bot import clock
 from bot.adapters.slack import SlackCallFailed
 from bot.deps import Deps
 from bot.flows.changes import on_incident
+from bot.flows.effects import context_for, post_once, require_person, retry_since, tell
 from bot.flows.messages import record_post
 from bot.incidents.followups import (
     FollowUpDraft,
     add_followup,
+    any_due_followups,
     claim_due_followups,
     followup_id,
     list_followups,
@@ -34,10 +36,9 @@ from bot.incidents.followups import (
 )
 from bot.jobs import faults, queue
 from bot.jobs.queue import Claimed
-from bot.slack.effects import context_for, post_once, require_person, tell
-from bot.slack.views.followups import DONE as DONE_BUTTON
-from bot.slack.views.followups import done_line, followup_line, followup_list, followup_reminder
-from bot.slack.views.followups import shown as shown_text
+from bot.views.followups import DONE as DONE_BUTTON
+from bot.views.followups import done_line, followup_line, followup_list, followup_reminder
+from bot.views.followups import shown as shown_text
 from storage.models import FollowUp, Incident
 from storage.session import run_in_session
 
@@ -71,7 +72,7 @@ async def add(deps: Deps, job: Claimed) -> None:
     ctx = await context_for(deps, payload["user"], payload["team"], payload["channel"])
     followup, incident, _ = await run_in_session(on_incident, payload, add_followup, draft, ctx, job.key)
     faults.step("followup.added")
-    since = job.created_at.timestamp() - 60 if job.retried else None
+    since = retry_since(job)
     problem = await post_followup(deps, followup, incident, key=f"followup:{followup.id}", since=since)
     if problem:
         await tell(deps, job.tell or {}, problem)
@@ -159,3 +160,15 @@ def record_due_reminders(session: Session, now: datetime, bot_user: str) -> int:
             key = f"followup-reminder:{followup.id}"
             record_post(session, key, where, text, blocks, at=clock.now(), incident_id=incident.id)
     return len(claimed)
+
+
+async def send_due_followups(deps: Deps, now: datetime) -> int:
+    """Claim the follow-ups due at `now` and record each owner's (or the IC's) reminder, posted
+    once by its job (bot/flows/followups.py); how many."""
+    if not await run_in_session(any_due_followups, now):
+        return 0  # nothing to claim, so no need to know who Warroom is in Slack
+    bot = await deps.slack.bot_user_id()
+    claimed = await run_in_session(record_due_reminders, now, bot)
+    if claimed:
+        deps.jobs.wake()
+    return claimed

@@ -22,10 +22,10 @@ from sqlmodel import Session
 
 from bot import clock
 from bot.deps import Deps
+from bot.flows.effects import post_once, retry_since, tell
 from bot.incidents.service import claim_key
 from bot.jobs import faults, queue
 from bot.jobs.queue import Claimed
-from bot.slack.effects import post_once, tell
 from storage.session import run_in_session
 
 POST = "slack.post"
@@ -96,7 +96,7 @@ async def run_post(deps: Deps, job: Claimed) -> None:
         faults.step("post.intended")
         await deps.slack.post(channel, text, payload["blocks"], key=job.key)
     else:
-        since = job.created_at.timestamp() - 60 if job.retried else None
+        since = retry_since(job)
         await post_once(deps, channel, text, key=job.key, since=since, blocks=payload["blocks"])
     faults.step("post.sent")
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from bot import clock
 from bot.deps import Deps
+from bot.flows.effects import context_for, tell
 from bot.incidents.notes import my_open_incidents, readable_timeline, visible_open_incidents
 from bot.jobs.queue import Claimed
-from bot.slack.effects import context_for, tell
-from bot.slack.views.home import home_view
-from bot.slack.views.overview import timeline_messages
+from bot.views.home import home_view
+from bot.views.overview import timeline_messages
 from storage.session import run_in_session
 
 TIMELINE, HOME = "incident.timeline", "home.publish"

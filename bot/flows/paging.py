@@ -33,13 +33,13 @@ from bot.alerts.paging import (
 )
 from bot.deps import Deps
 from bot.errors import WarroomError
+from bot.flows.effects import context_for, post_once, retry_since
 from bot.incidents.changes import find_incident
-from bot.incidents.rules import escape_mrkdwn
 from bot.incidents.service import get_incident
 from bot.jobs import faults, queue
 from bot.jobs.dispatcher import is_transient
 from bot.jobs.queue import Claimed
-from bot.slack.effects import context_for, post_once
+from bot.text import escape_mrkdwn
 from storage.models import Job
 from storage.session import run_in_session
 
@@ -158,7 +158,7 @@ def _recorded_page(session: Session, incident_id: int, service_id: str) -> int |
 async def _say(deps: Deps, job: Claimed, channel: str | None, text: str) -> None:
     """In the war room once; to the asker if the room is still opening."""
     if channel:
-        since = job.created_at.timestamp() - 60 if job.retried else None
+        since = retry_since(job)
         await post_once(deps, channel, text, key=f"{job.key}:room", since=since)
     elif job.tell and job.tell.get("response_url"):
         await deps.slack.respond(str(job.tell["response_url"]), text)

@@ -17,12 +17,12 @@ from sqlmodel import Session
 
 from bot import clock
 from bot.deps import Deps
+from bot.flows.effects import context_for
 from bot.flows.messages import record_post, record_update
 from bot.incidents.reminders import claim_close_nudges, claim_due_reminders, snooze_reminder
 from bot.jobs import faults, queue
 from bot.jobs.queue import Claimed
-from bot.slack.effects import context_for
-from bot.slack.views.reminder import close_nudge_message, reminder_message
+from bot.views.reminder import close_nudge_message, reminder_message
 from storage.session import run_in_session
 
 SNOOZE = "reminder.snooze"
@@ -66,3 +66,11 @@ async def snooze(deps: Deps, job: Claimed) -> None:
     if await run_in_session(snooze_and_record):
         faults.step("reminder.snoozed")
         deps.jobs.wake()
+
+
+async def send_due_reminders(deps: Deps, now: datetime) -> int:
+    """Claim the reminders due at `now` and record each one's post (bot/flows/reminders.py); how many."""
+    claimed = await run_in_session(record_due_reminders, now, deps.settings.warroom_reminder_minutes)
+    if claimed:
+        deps.jobs.wake()
+    return claimed

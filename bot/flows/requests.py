@@ -17,7 +17,7 @@ from sqlmodel import Session
 from bot import clock
 from bot.deps import Deps
 from bot.flows import runs
-from bot.flows.once import post_keyed, since
+from bot.flows.effects import context_for, post_once, retry_since
 from bot.flows.remediation import (
     KILL_SWITCH,
     OFFER,
@@ -39,8 +39,7 @@ from bot.remediation.dispatch import set_kill_switch
 from bot.remediation.params import Value
 from bot.remediation.requests import Requested, approvals, get_run, request_run, vote
 from bot.remediation.runs import RunRefused, find_action, remember_message
-from bot.slack.effects import context_for
-from bot.slack.views.remediation import request_message
+from bot.views.remediation import request_message
 from storage.models import RemediationRun
 from storage.session import run_in_session
 
@@ -144,7 +143,9 @@ async def run_offer(deps: Deps, job: Claimed) -> None:
     action = find_action(deps.catalog, run.playbook_id, run.action_id)
     text, blocks = request_message(run, action, await run_in_session(approvals, run.id))
     room = runs.room(run)
-    ts = await post_keyed(deps, room, text, blocks, key=message_key(run, "request"), after=since(job))
+    ts = await post_once(
+        deps, room, text, blocks=blocks, key=message_key(run, "request"), since=retry_since(job)
+    )
     faults.step("remediation.offered")
     await run_in_session(remember_message, run.id, room, ts)
 

@@ -34,7 +34,7 @@ from bot.incidents.rules import Declaration, channel_name
 from bot.incidents.service import attach_channel, declare_incident, get_incident, mark_room_ready
 from bot.jobs import faults, queue
 from bot.jobs.queue import Claimed
-from bot.slack.views.card import announcement, incident_card, topic
+from bot.views.card import announcement, incident_card, topic
 from storage.models import Incident
 from storage.session import run_in_session
 

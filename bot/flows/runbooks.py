@@ -16,14 +16,14 @@ from sqlmodel import Session
 
 from bot import clock
 from bot.deps import Deps
-from bot.flows.once import post_keyed, since
+from bot.flows.effects import post_once, retry_since
 from bot.flows.remediation import record_request
 from bot.incidents.service import get_incident
 from bot.jobs import faults, queue
 from bot.jobs.queue import Claimed
 from bot.playbooks.matching import Catalog, Fit
 from bot.remediation.runbooks import automatic_actions, claim_new_runbooks
-from bot.slack.views.runbooks import runbook_message
+from bot.views.runbooks import runbook_message
 from storage.session import run_in_session
 
 POST = "runbooks.post"
@@ -74,7 +74,7 @@ async def show_runbooks(deps: Deps, job: Claimed) -> None:
             continue  # unloaded since it was claimed
         text, blocks = runbook_message(Fit(playbook, 0, tuple(shown["reasons"])))
         key = runbook_key(incident.id, playbook.id)
-        await post_keyed(deps, incident.channel_id, text, blocks, key=key, after=since(job))
+        await post_once(deps, incident.channel_id, text, blocks=blocks, key=key, since=retry_since(job))
         faults.step("runbooks.posted")
     if payload["automatic"]:
         asked = {"user": await deps.slack.bot_user_id(), "team": "", "channel": incident.channel_id}

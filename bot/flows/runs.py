@@ -28,7 +28,7 @@ from bot.adapters.executors import (
     preview,
 )
 from bot.deps import Deps
-from bot.flows.once import post_keyed, since
+from bot.flows.effects import post_once, retry_since
 from bot.flows.remediation import DEADLINE, DISPATCH, message_key, record_deadline, record_recheck
 from bot.jobs import faults, queue
 from bot.jobs.queue import Claimed
@@ -39,7 +39,7 @@ from bot.remediation.dispatch import announce_run, finish_run, start_run
 from bot.remediation.params import Value
 from bot.remediation.requests import approvals, get_run
 from bot.remediation.runs import find_action, last_detail
-from bot.slack.views.remediation import announcement, blocked, overdue, report, request_message, resent
+from bot.views.remediation import announcement, blocked, overdue, report, request_message, resent
 from storage.models import RemediationRun
 from storage.session import run_in_session
 
@@ -107,7 +107,7 @@ async def run_dispatch(deps: Deps, job: Claimed) -> None:
     run's state and never sends a non-idempotent action twice."""
     run = await run_in_session(get_run, int(job.payload["run"]))
     action = find_action(deps.catalog, run.playbook_id, run.action_id)
-    after, took = since(job), None
+    after, took = retry_since(job), None
     if run.state == "approved":
         faults.step("remediation.dispatching")
         run = await run_in_session(_announce, run.id, deps.catalog, job.key, action)
@@ -115,7 +115,7 @@ async def run_dispatch(deps: Deps, job: Claimed) -> None:
         approved_by = await run_in_session(approvals, run.id)
         said = announcement(run, approved_by)
         await asyncio.gather(
-            post_keyed(deps, room(run), said, key=message_key(run, "announce"), after=after),
+            post_once(deps, room(run), said, key=message_key(run, "announce"), since=after),
             refresh_request(deps, run, action),
         )
         faults.step("remediation.announced")
@@ -124,7 +124,7 @@ async def run_dispatch(deps: Deps, job: Claimed) -> None:
             run, took = await _send(deps, run, action)
     elif run.state == "running":  # an earlier attempt died after recording its intent to send
         if action.idempotent or run.dry_run:
-            await post_keyed(deps, room(run), resent(run), key=message_key(run, "resend"), after=after)
+            await post_once(deps, room(run), resent(run), key=message_key(run, "resend"), since=after)
             run, took = await _send(deps, run, action)
         else:
             run = await run_in_session(finish_run, run.id, "unknown", CRASHED, "", clock.now())
@@ -189,10 +189,10 @@ async def _say_how_it_ended(
 ) -> None:
     if run.state == "blocked":
         why = await run_in_session(last_detail, run.id)
-        await post_keyed(deps, room(run), blocked(run, why), key=message_key(run, "blocked"), after=after)
+        await post_once(deps, room(run), blocked(run, why), key=message_key(run, "blocked"), since=after)
     elif run.state in FINISHED:
         took = _duration_ms(run) if took is None else took
-        await post_keyed(deps, room(run), report(run, took), key=message_key(run, "report"), after=after)
+        await post_once(deps, room(run), report(run, took), key=message_key(run, "report"), since=after)
     await refresh_request(deps, run, action)
     faults.step("remediation.reported")
 
@@ -221,7 +221,7 @@ async def run_deadline(deps: Deps, job: Claimed) -> None:
         return
     faults.step("remediation.overdue")
     text = overdue(run, str(payload["state"]), int(payload["minutes"]))
-    await post_keyed(deps, room(run), text, key=message_key(run, "overdue"), after=since(job))
+    await post_once(deps, room(run), text, key=message_key(run, "overdue"), since=retry_since(job))
     await refresh_request(deps, run, find_action(deps.catalog, run.playbook_id, run.action_id))
 
 

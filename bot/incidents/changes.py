@@ -18,8 +18,9 @@ from sqlmodel import Session, col, select
 from bot.errors import WarroomError
 from bot.incidents.errors import IncidentNotFound
 from bot.incidents.permissions import Action, Actor, check
-from bot.incidents.rules import OPEN_STATUSES, Role, Severity, Status, escape_mrkdwn
+from bot.incidents.rules import OPEN_STATUSES, Role, Severity, Status
 from bot.incidents.service import get_incident, record_event
+from bot.text import escape_mrkdwn
 from storage.models import Incident, RoleAssignment, TimelineEvent, table
 
 T = TypeVar("T")

@@ -21,8 +21,9 @@ from bot.errors import WarroomError
 from bot.incidents.changes import AlreadyChanged, Context, ensure_may, readable_incident
 from bot.incidents.errors import InvalidInput
 from bot.incidents.permissions import Action
-from bot.incidents.rules import escape_mrkdwn, parse_user, strip_invisible
+from bot.incidents.rules import parse_user, strip_invisible
 from bot.incidents.service import get_incident, record_event
+from bot.text import escape_mrkdwn
 from storage.errors import is_unique_violation
 from storage.models import FollowUp, Incident, table
 from storage.session import take_turn

@@ -15,8 +15,9 @@ from bot.incidents.changes import (
     readable_incident,
 )
 from bot.incidents.permissions import Action
-from bot.incidents.rules import Status, escape_mrkdwn
+from bot.incidents.rules import Status
 from bot.incidents.service import claim_key, get_incident, record_event, timeline
+from bot.text import escape_mrkdwn
 from storage.models import Incident, RoleAssignment, TimelineEvent
 
 

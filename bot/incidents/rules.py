@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 
 from bot.incidents.errors import InvalidInput
+from bot.text import escape_mrkdwn
 
 TITLE_MAX = 120
 SUMMARY_MAX = 2000
@@ -124,11 +125,6 @@ def channel_name(number: int, title: str, attempt: int = 1) -> str:
     if slug:
         base = f"{base}-{slug}"[: CHANNEL_NAME_MAX - len(suffix)].rstrip("-")
     return base + suffix
-
-
-def escape_mrkdwn(text: str) -> str:
-    """Escape Slack's control characters so `<!channel>` in user text pings nobody."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 class Role(StrEnum):

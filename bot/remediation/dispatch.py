@@ -10,13 +10,13 @@ from sqlmodel import Session, col, select
 from bot.incidents.changes import Context, current_roles
 from bot.incidents.errors import InvalidInput
 from bot.incidents.permissions import NotAllowed
-from bot.incidents.rules import OPEN_STATUSES, escape_mrkdwn
+from bot.incidents.rules import OPEN_STATUSES
 from bot.incidents.service import get_incident, record_event
 from bot.playbooks.matching import Catalog
 from bot.playbooks.models import Action
 from bot.remediation.requests import get_run
 from bot.remediation.runs import RunRefused, describe, find_action, holds, transition
-from bot.text import plural
+from bot.text import escape_mrkdwn, plural
 from storage.models import KillSwitch, RemediationRun
 from storage.session import take_turn
 

@@ -10,10 +10,11 @@ from typing import Any
 from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot.deps import Deps
+from bot.flows.effects import context_for
 from bot.incidents.changes import Context
-from bot.incidents.rules import escape_mrkdwn, incident_number
-from bot.slack.effects import context_for
+from bot.incidents.rules import incident_number
 from bot.slack.errors import answer_for, log_refusal
+from bot.text import escape_mrkdwn
 
 TEXT_MAX = 4000
 # help's sections by topic, in reading order; a subcommand left out is shown under "More"

@@ -9,8 +9,9 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from sqlmodel import Session
 
 from bot.deps import Deps
+from bot.flows.effects import context_for
 from bot.incidents.changes import Context
-from bot.slack.effects import context_for, submit_for
+from bot.slack.effects import submit_for
 from storage.session import run_in_session
 
 T = TypeVar("T")
@@ -22,9 +23,7 @@ def press_opens_form(
     """A listener for a button whose value is an incident id: `load` checks the clicker may act
     (raising a `WarroomError` they are told), then the form `build` makes is opened."""
 
-    async def on_press(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]
-    ) -> None:
+    async def on_press(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         user, channel = body["user"]["id"], body["channel"]["id"]
 

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 import pytest
 from sqlmodel import select
 
+from bot.flows.archive import archive_closed_rooms
 from bot.incidents.changes import Context, close_incident, resolve_incident
 from bot.incidents.permissions import Actor
 from bot.simulator.harness import LocalWarroom
-from bot.slack.archive import archive_closed_rooms
 from storage.models import Incident, TimelineEvent
 from storage.session import session_scope
 from tests.clock import T0

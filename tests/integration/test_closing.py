@@ -13,7 +13,7 @@ from sqlalchemy import insert
 from sqlmodel import select
 
 from bot.cli import cli
-from bot.slack.postmortem import post_missing_drafts
+from bot.flows.closing import post_missing_drafts
 from storage.models import Incident, PostmortemReview, TimelineEvent, table
 from storage.session import session_scope
 
@@ -223,6 +223,7 @@ def test_a_failed_upload_still_closes_and_announces_and_the_draft_follows_once(w
     assert not any("Postmortem draft" in line for line in lines)  # no draft message without its files
     assert "closed INC-1" in warroom.sim.channel("C0BROADCAST")["messages"][-1]["text"]
     closed_at = incident().closed_at
+
     async def two_processes(at: datetime) -> None:
         await asyncio.gather(post_missing_drafts(warroom.deps, at), post_missing_drafts(warroom.deps, at))
 

@@ -12,13 +12,13 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
+from bot.flows.archive import archive_closed_rooms
+from bot.flows.followups import send_due_followups
+from bot.flows.reminders import send_due_reminders
 from bot.jobs import faults
 from bot.jobs.dispatcher import LEASE
 from bot.simulator.harness import BROADCAST, LocalWarroom
 from bot.simulator.sender import new_trigger_id
-from bot.slack.archive import archive_closed_rooms
-from bot.slack.followups import send_due_followups
-from bot.slack.reminders import send_due_reminders
 from storage.models import FollowUp, Incident, Job, TimelineEvent
 from storage.session import in_session, session_scope
 from tests.clock import FakeClock

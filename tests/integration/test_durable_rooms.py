@@ -42,7 +42,8 @@ def only_incident() -> Incident:
 
 
 def jobs() -> list[Job]:
-    return in_session(lambda s: list(s.exec(select(Job).order_by(Job.id))))
+    """The jobs the declaration made (not the scheduler's ticks)."""
+    return in_session(lambda s: list(s.exec(select(Job).where(Job.kind != "schedule").order_by(Job.id))))
 
 
 def take_over(warroom: LocalWarroom, clock: Any) -> None:

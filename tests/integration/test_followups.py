@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 import pytest
 from sqlmodel import select
 
+from bot.flows.followups import send_due_followups
 from bot.incidents.changes import Context, close_incident, resolve_incident
 from bot.incidents.permissions import Actor
 from bot.simulator.harness import LocalWarroom
 from bot.simulator.sender import new_trigger_id
-from bot.slack.followups import send_due_followups
 from storage.models import FollowUp, Incident, TimelineEvent
 from storage.session import session_scope
 from tests.clock import T0

@@ -6,8 +6,8 @@ import asyncio
 
 from sqlmodel import select
 
+from bot.flows.reminders import send_due_reminders
 from bot.simulator.harness import LocalWarroom
-from bot.slack.reminders import send_due_reminders
 from storage.models import Incident
 from storage.session import session_scope
 

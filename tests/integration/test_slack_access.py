@@ -13,11 +13,11 @@ import pytest
 from sqlmodel import func, select
 
 from bot.adapters.slack import SlackGateway, SlackTooSlow
+from bot.flows.reminders import send_due_reminders
 from bot.scheduler import while_slack_works
 from bot.simulator import Call, SlackSimulator
 from bot.simulator.harness import LocalWarroom, local_settings
 from bot.simulator.sender import SlackSender
-from bot.slack.reminders import send_due_reminders
 from storage.models import Incident
 from storage.session import session_scope
 

@@ -16,7 +16,7 @@ from bot.incidents.followups import (
     parse_due,
     parse_followup,
 )
-from bot.slack.views.followups import followup_list, read_followup_form, shown
+from bot.views.followups import followup_list, read_followup_form, shown
 from storage.models import FollowUp, Incident
 
 TODAY = date(2026, 11, 24)

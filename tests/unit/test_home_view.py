@@ -1,7 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
 from bot.simulator.view_rules import view_problems
-from bot.slack.views.home import home_view
+from bot.views.home import home_view
 from storage.models import Incident
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)

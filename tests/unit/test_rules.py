@@ -12,11 +12,11 @@ from bot.incidents.rules import (
     clean_note,
     clean_summary,
     clean_title,
-    escape_mrkdwn,
     parse_declare,
     slugify,
     strip_invisible,
 )
+from bot.text import escape_mrkdwn
 
 # Bidi controls (embeddings, overrides, isolates, marks, the Arabic letter mark) and zero-width
 # characters (space, non-joiner, joiner, word joiner, byte order mark).

@@ -20,7 +20,7 @@ from bot.incidents.rules import clean_note, parse_severity, parse_status, parse_
 from bot.slack.effects import record_click
 from bot.slack.forms import press_opens_form
 from bot.slack.listeners.manage import NOTE as NOTE_JOB
-from bot.slack.views.controls import (
+from bot.views.controls import (
     HANDOVER,
     NOTE,
     SEVERITY,

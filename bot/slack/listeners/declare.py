@@ -13,9 +13,10 @@ from bot.deps import Deps
 from bot.errors import WarroomError
 from bot.flows.rooms import declare
 from bot.incidents.errors import InvalidInput
-from bot.incidents.rules import TITLE_MAX, Declaration, clean_title, escape_mrkdwn, parse_declare
+from bot.incidents.rules import TITLE_MAX, Declaration, clean_title, parse_declare
 from bot.slack.commands import CommandContext, Router, Subcommand
-from bot.slack.views.declare import (
+from bot.text import escape_mrkdwn
+from bot.views.declare import (
     CALLBACK_ID,
     PAGE_SERVICE,
     declare_modal,

@@ -15,7 +15,7 @@ from bot.incidents.errors import InvalidInput
 from bot.incidents.followups import USAGE, earliest_today, incident_for_followups, parse_followup
 from bot.slack.commands import CommandContext, Router, Subcommand
 from bot.slack.effects import record_click
-from bot.slack.views.followups import DONE_PATTERN, FORM, followup_form, form_metadata, read_followup_form
+from bot.views.followups import DONE_PATTERN, FORM, followup_form, form_metadata, read_followup_form
 from storage.session import run_in_session
 
 

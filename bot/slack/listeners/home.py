@@ -11,8 +11,8 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from bot.deps import Deps
 from bot.flows.overview import HOME, publish_home
 from bot.slack.errors import APOLOGY, asked, log_told
-from bot.slack.views.declare import declare_modal
-from bot.slack.views.home import DECLARE_ACTION
+from bot.views.declare import declare_modal
+from bot.views.home import DECLARE_ACTION
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -40,4 +40,3 @@ def register(app: AsyncApp, deps: Deps) -> None:
             name="open a form",
             urgent=True,
         )
-

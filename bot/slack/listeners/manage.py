@@ -19,6 +19,7 @@ from sqlmodel import Session
 from bot.deps import Deps
 from bot.errors import WarroomError
 from bot.flows.changes import COMMAND, change_and_record, on_incident, record_command
+from bot.flows.effects import context_for, require_person, tell
 from bot.incidents.changes import (
     AlreadyChanged,
     Outcome,
@@ -43,7 +44,6 @@ from bot.incidents.rules import (
 from bot.jobs import faults
 from bot.jobs.queue import Claimed
 from bot.slack.commands import CommandContext, Router, Subcommand
-from bot.slack.effects import context_for, require_person, tell
 from bot.slack.errors import log_told
 from storage.session import run_in_session
 
@@ -229,4 +229,3 @@ async def run_note(deps: Deps, job: Claimed) -> None:
         await run_in_session(on_incident, payload, note, clean_note(payload["args"]), context)
     faults.step("note.added")
     await tell(deps, job.tell or {}, "Added to the timeline.")
-

@@ -9,7 +9,7 @@ from bot.deps import Deps
 from bot.flows.overview import TIMELINE
 from bot.incidents.notes import visible_open_incidents
 from bot.slack.commands import CommandContext, Router, Subcommand
-from bot.slack.views.overview import incident_list
+from bot.views.overview import incident_list
 from storage.session import in_session
 
 

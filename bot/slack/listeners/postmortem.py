@@ -18,8 +18,8 @@ from bot.postmortem.closing import ReviewInvalid, clean_review, closing_form
 from bot.slack.commands import CommandContext, Router, Subcommand
 from bot.slack.effects import record_click
 from bot.slack.forms import press_opens_form
-from bot.slack.views.closing import CALLBACK_ID, close_modal, read_close_form
-from bot.slack.views.controls import CLOSE
+from bot.views.closing import CALLBACK_ID, close_modal, read_close_form
+from bot.views.controls import CLOSE
 from storage.session import run_in_session
 
 

@@ -19,8 +19,8 @@ from bot.remediation.params import parse_assignments, validate_params
 from bot.remediation.runs import find_action, resolve_action
 from bot.slack.commands import CommandContext, Router, Subcommand
 from bot.slack.effects import record_click, submit_for
-from bot.slack.views.remediation import APPROVE, FORM, REJECT, RUN, params_form, read_params_form
-from bot.slack.views.remediation import PREVIEW as PREVIEW_BUTTON
+from bot.views.remediation import APPROVE, FORM, REJECT, RUN, params_form, read_params_form
+from bot.views.remediation import PREVIEW as PREVIEW_BUTTON
 from storage.session import run_in_session
 
 USAGE = "killswitch on|off [action|all] [reason…]"

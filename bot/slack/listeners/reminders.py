@@ -10,7 +10,7 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from bot.deps import Deps
 from bot.flows.reminders import SNOOZE as SNOOZE_JOB
 from bot.slack.effects import record_click
-from bot.slack.views.reminder import SNOOZE
+from bot.views.reminder import SNOOZE
 
 
 def register(app: AsyncApp, deps: Deps) -> None:

@@ -12,8 +12,8 @@ from bot.errors import WarroomError
 from bot.remediation.runbooks import incident_facts
 from bot.slack.commands import CommandContext, Router, Subcommand
 from bot.slack.effects import submit_for
-from bot.slack.views.runbooks import READ, runbook_message, runbook_modal
 from bot.text import noun, plural
+from bot.views.runbooks import READ, runbook_message, runbook_modal
 from storage.session import in_session
 
 
@@ -30,9 +30,7 @@ def register(app: AsyncApp, deps: Deps, router: Router) -> None:
     )
 
     @app.action(READ)
-    async def on_read(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]
-    ) -> None:
+    async def on_read(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         playbook = deps.catalog.get(str(action.get("value")))
         channel = body.get("channel", {}).get("id", "")

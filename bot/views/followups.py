@@ -9,9 +9,9 @@ from typing import Any
 
 from bot.incidents.errors import InvalidInput
 from bot.incidents.followups import FOLLOWUP_MAX, FollowUpDraft, clean_followup_text, parse_due
-from bot.incidents.rules import escape_mrkdwn
-from bot.slack.views import Blocks
-from bot.slack.views.card import slack_date
+from bot.text import escape_mrkdwn
+from bot.views import Blocks
+from bot.views.card import slack_date
 from storage.models import FollowUp, Incident
 
 DONE = "followup.done"

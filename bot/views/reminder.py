@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.slack.views import Blocks
-from bot.slack.views.controls import CLOSE, UPDATE
 from bot.text import plural
+from bot.views import Blocks
+from bot.views.controls import CLOSE, UPDATE
 from storage.models import Incident
 
 SNOOZE = "reminder.snooze"

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from bot.incidents.rules import NOTE_MAX, OPEN_STATUSES, Severity, Status
-from bot.slack.views import Blocks
+from bot.views import Blocks
 from storage.models import Incident
 
 SEVERITY, STATUS, HANDOVER, NOTE = "card.severity", "card.status", "card.handover", "card.note"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bot.slack.views import Blocks
-from bot.slack.views.overview import incident_sections
+from bot.views import Blocks
+from bot.views.overview import incident_sections
 from storage.models import Incident
 
 DECLARE_ACTION = "home.declare"

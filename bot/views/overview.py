@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.incidents.rules import Role, Severity, Status, escape_mrkdwn
-from bot.slack.views import Blocks
-from bot.text import noun, plural
+from bot.incidents.rules import Role, Severity, Status
+from bot.text import escape_mrkdwn, noun, plural
+from bot.views import Blocks
 from storage.models import Incident, TimelineEvent
 
 SECTION_TEXT_MAX = 3000

@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.incidents.rules import escape_mrkdwn
 from bot.playbooks.models import Action, Playbook
 from bot.remediation.runs import describe
-from bot.slack.views import Blocks
-from bot.text import plural
+from bot.text import escape_mrkdwn, plural
+from bot.views import Blocks
 from storage.models import RemediationRun
 
 RUN, PREVIEW, APPROVE, REJECT, FORM = (

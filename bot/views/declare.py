@@ -14,8 +14,8 @@ from bot.incidents.rules import (
     Severity,
     clean_summary,
     clean_title,
-    escape_mrkdwn,
 )
+from bot.text import escape_mrkdwn
 
 CALLBACK_ID = "declare"
 PAGE_SERVICE = "page_service"  # the optional "page the on-call of" picker; options come from PagerDuty

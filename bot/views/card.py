@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot.alerts.links import Linked
-from bot.incidents.rules import Role, Severity, Status, escape_mrkdwn
-from bot.slack.views import Blocks
-from bot.slack.views.controls import card_buttons
+from bot.incidents.rules import Role, Severity, Status
+from bot.text import escape_mrkdwn
+from bot.views import Blocks
+from bot.views.controls import card_buttons
 from storage.models import Incident
 
 TOPIC_MAX = 250

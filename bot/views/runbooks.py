@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.incidents.rules import escape_mrkdwn
 from bot.playbooks.matching import Fit
 from bot.playbooks.models import Action, Playbook
-from bot.slack.views import Blocks
-from bot.slack.views.remediation import action_buttons
-from bot.text import plural
+from bot.text import escape_mrkdwn, plural
+from bot.views import Blocks
+from bot.views.remediation import action_buttons
 
 READ = "runbook.read"
 SECTION_MAX = 2900

@@ -6,7 +6,6 @@ import dataclasses
 import json
 from typing import Any
 
-from bot.incidents.rules import escape_mrkdwn
 from bot.postmortem.closing import (
     DETECTION_MAX,
     IMPACT_MAX,
@@ -18,7 +17,8 @@ from bot.postmortem.closing import (
     FixKind,
     Review,
 )
-from bot.slack.views import Blocks
+from bot.text import escape_mrkdwn
+from bot.views import Blocks
 
 CALLBACK_ID = "incident.close"
 QUESTIONS_SHOWN = 8
