@@ -53,7 +53,8 @@ def posts(warroom: LocalWarroom, channel: str, saying: str) -> list[str]:
 
 
 def jobs_states() -> set[str]:
-    return {job.state for job in in_session(lambda s: list(s.exec(select(Job))))}
+    jobs = in_session(lambda s: list(s.exec(select(Job).where(Job.kind != "schedule"))))
+    return {job.state for job in jobs}
 
 
 def take_over(warroom: LocalWarroom, clock: FakeClock) -> None:

@@ -51,6 +51,7 @@ def take_over(warroom: LocalWarroom, clock: Any) -> None:
     clock.at += LEASE + timedelta(seconds=1)
     warroom.deps.jobs.wake()
     warroom.settle()
+    warroom.settle()  # the jobs the taken-over one recorded (its runbook post)
 
 
 def assert_one_room(warroom: LocalWarroom, name: str = NAME) -> None:
@@ -236,7 +237,7 @@ def unscheduled(simulator, db, monkeypatch) -> Iterator[LocalWarroom]:
         scheduler.start()
         return scheduler
 
-    monkeypatch.setattr("bot.http.server.start_scheduler", no_jobs)
+    monkeypatch.setattr("bot.scheduler.start_scheduler", no_jobs)
     app = LocalWarroom(simulator, local_settings(simulator, db))
     app.settle()  # start-up's own work (stored webhooks, interrupted runs)
     yield app
