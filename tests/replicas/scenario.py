@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -333,12 +334,13 @@ class Scenario:
     # Counting
 
     def settle(self) -> None:
-        """Wait until no job is left to run and Slack has been quiet for two seconds."""
+        """Wait until no job is due or running and Slack has been quiet for two seconds (a
+        deadline set for later, such as a finished run's timeout, is not work left to do)."""
         deadline = time.monotonic() + SETTLE_TIMEOUT
         quiet_since, calls = time.monotonic(), -1
         busy: list[Job] = []
         while time.monotonic() < deadline:
-            busy = in_session(lambda s: list(s.exec(select(Job).where(Job.state.in_((QUEUED, RUNNING))))))  # type: ignore[attr-defined]
+            busy = in_session(due_jobs)
             now_calls = len(self.sim.calls) + len(self.cluster.endpoint.hits)
             if busy or now_calls != calls:
                 quiet_since, calls = time.monotonic(), now_calls
@@ -521,3 +523,9 @@ def run_trial(database_url: str, workdir: Path, disturbance: str, *, seed: int =
         return tally
     finally:
         cluster.stop()
+
+
+def due_jobs(session: Any) -> list[Job]:
+    """Jobs running now or queued to run by now."""
+    due = (Job.state == RUNNING) | ((Job.state == QUEUED) & (Job.run_after <= datetime.now(UTC)))
+    return list(session.exec(select(Job).where(due)))
