@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     warroom_alert_report_channel: str | None = None
     warroom_archive_after_days: float = Field(default=7, ge=0)  # 0 keeps closed war rooms
     pagerduty_webhook_secrets: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    warroom_alertmanager_token: SecretStr | None = None
+    warroom_grafana_token: SecretStr | None = None
+    warroom_webhook_secrets: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    warroom_unknown_alerts: Literal["high", "low"] = "high"
     port: int = Field(default=3000, ge=1, le=65535)
 
     @field_validator(
@@ -79,7 +83,7 @@ class Settings(BaseSettings):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
-    @field_validator("pagerduty_webhook_secrets", mode="before")
+    @field_validator("pagerduty_webhook_secrets", "warroom_webhook_secrets", mode="before")
     @classmethod
     def _split_secrets(cls, value: object) -> object:
         if isinstance(value, str):

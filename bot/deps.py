@@ -53,7 +53,7 @@ class Deps:
                 lease=timedelta(seconds=settings.warroom_job_lease_seconds),
             ),
             catalog=Catalog(load_for_app(settings.warroom_playbooks_dir)),
-            rules=load_rules(settings.warroom_triage_rules),
+            rules=load_rules(settings.warroom_triage_rules, settings.warroom_unknown_alerts),
             pagerduty=PagerDutyGateway(
                 pd_token.get_secret_value(), settings.pagerduty_api_url, settings.pagerduty_from_email
             )

@@ -193,7 +193,8 @@ class KillSwitch(SQLModel, table=True):
 
 
 class WebhookDelivery(SQLModel, table=True):
-    """A PagerDuty webhook delivery, stored before it is answered; `X-Webhook-Id` is unique."""
+    """An alert webhook delivery, stored before it is answered: PagerDuty's under its unique
+    `X-Webhook-Id`, another source's as the signals read from it, under its body's digest."""
 
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
@@ -210,14 +211,18 @@ class WebhookDelivery(SQLModel, table=True):
 
 
 class Alert(SQLModel, table=True):
-    """One PagerDuty alert (repeats collapse into it with a count) and how it was triaged."""
+    """One alert from any source (repeats collapse into it with a count) and how it was triaged."""
 
     __tablename__ = "alerts"
     __table_args__ = (UniqueConstraint("dedup_key", name="uq_alerts_dedup_key"),)
 
     id: int | None = Field(default=None, primary_key=True)
     dedup_key: str = Field(max_length=255)
-    pd_incident_id: str = Field(max_length=64)
+    source: str = Field(default="pagerduty", max_length=40)
+    name: str = Field(default="", max_length=200)  # the alert rule's name (Alertmanager's alertname)
+    severity: str = Field(default="", max_length=50)
+    labels: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    pd_incident_id: str = Field(default="", max_length=64)
     service_id: str = Field(default="", max_length=64)
     service_name: str = Field(default="", max_length=200)
     title: str = Field(default="", max_length=1024)

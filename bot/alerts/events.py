@@ -1,4 +1,5 @@
-"""A stored PagerDuty delivery's event, checked where processing reads it.
+"""A stored delivery's event (PagerDuty) or signals (every other source), checked where
+processing reads them.
 
 A delivery is stored once its envelope is JSON with an `event` object; what is inside is
 PagerDuty's to send and ours to distrust. A field of the wrong type, or longer than the column
@@ -11,6 +12,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError
+
+from bot.alerts.sources import Signal
 from bot.incidents.errors import InvalidInput
 from storage.text import load_json
 
@@ -33,12 +37,31 @@ _TEXTS: dict[tuple[str, ...], int | None] = {
 }
 
 
+def read_delivery(body: str) -> dict[str, Any] | list[Signal]:
+    """A stored delivery: PagerDuty's event, or the signals another source's alerts were read
+    into; InvalidInput saying what is wrong with it."""
+    envelope = _load(body)
+    if isinstance(envelope, dict) and isinstance(envelope.get("signals"), list):
+        try:
+            return [Signal.model_validate(signal) for signal in envelope["signals"]]
+        except ValidationError as exc:
+            raise InvalidInput(f"a stored signal does not fit: {exc.errors()[0]['msg']}") from None
+    return _event(envelope)
+
+
 def read_event(body: str) -> dict[str, Any]:
-    """The `event` of a stored delivery; InvalidInput saying what is wrong with it."""
+    """The `event` of a stored PagerDuty delivery; InvalidInput saying what is wrong with it."""
+    return _event(_load(body))
+
+
+def _load(body: str) -> Any:
     try:
-        envelope = load_json(body, max_depth=MAX_DEPTH)
+        return load_json(body, max_depth=MAX_DEPTH)
     except ValueError as exc:
         raise InvalidInput(f"the body is not JSON a database can keep: {exc}") from None
+
+
+def _event(envelope: Any) -> dict[str, Any]:
     event = envelope.get("event") if isinstance(envelope, dict) else None
     if not isinstance(event, dict):
         raise InvalidInput("the body has no event object")

@@ -1,6 +1,8 @@
-"""PagerDuty webhook deliveries to alerts: store first, then de-duplicate, triage and link.
+"""Alert webhook deliveries to alerts: store first, then de-duplicate, triage and link.
 
-A delivery is stored under its unique `X-Webhook-Id` before the webhook is answered; processing
+A delivery is stored under its unique id (PagerDuty's `X-Webhook-Id`, another source's body
+digest) before the webhook is answered; every source's alerts are read into signals, keyed by
+their de-duplication key (PagerDuty's `incident_key`, a fingerprint, the generic key); processing
 claims it with a compare-and-set, so a retry, a second worker or a restart handles it once.
 Repeats of an alert are counted by the database itself (`count = count + n`), so concurrent
 batches never lose one.
@@ -17,11 +19,12 @@ from sqlalchemy import bindparam, case, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from bot.alerts.events import read_event
+from bot.alerts.events import read_delivery
 from bot.alerts.links import link_pd_incident, linked
 from bot.alerts.paging import PAGE_KEY_PREFIX
-from bot.alerts.triage import Rules
-from bot.alerts.updates import CHANGES, Processed, apply_change
+from bot.alerts.sources import Signal, from_pagerduty
+from bot.alerts.triage import Rule, Rules
+from bot.alerts.updates import CHANGES, Processed, apply_change, resolve_signal, source_name
 from bot.incidents.errors import InvalidInput
 from bot.incidents.rules import Declaration, Severity, Status, clean_title
 from bot.incidents.service import declare_incident, get_incident, record_event
@@ -31,7 +34,7 @@ from storage.models import Alert, AlertEvent, Incident, PagerDutyLink, WebhookDe
 from storage.types import UTCDateTime
 
 BATCH = 200  # deliveries handled per transaction
-Hits = dict[str, list[tuple[dict[str, Any], datetime]]]  # each alert's triggers: (data, occurred)
+Hits = dict[str, list[Signal]]  # each alert's hits in a batch
 
 
 def store_deliveries(session: Session, deliveries: list[tuple[str, str]], at: datetime) -> list[bool]:
@@ -62,28 +65,39 @@ def process_batch(
     """
     triggers: Hits = defaultdict(list)
     changes: list[tuple[dict[str, Any], str, dict[str, Any], datetime, int]] = []
+    resolutions: list[Signal] = []
     claimed = _claim(session, limit, at)
     for pk, body in claimed:
         try:
-            event = read_event(body)
-            kind, data = str(event.get("event_type", "")), event.get("data") or {}
-            occurred = _time(event.get("occurred_at")) or at
+            delivery = read_delivery(body)
+            if isinstance(delivery, list):
+                for signal in delivery:
+                    (triggers[signal.key].append if signal.status == "firing" else resolutions.append)(signal)
+                continue
+            kind, data = str(delivery.get("event_type", "")), delivery.get("data") or {}
+            occurred = _time(delivery.get("occurred_at")) or at
             change = kind.removeprefix("incident.")
             if kind == "incident.triggered":
-                if not _key(data):
+                signal = from_pagerduty(data, occurred)
+                if not signal.key:
                     raise InvalidInput("the event carries no incident id")
-                if _key(data).startswith(PAGE_KEY_PREFIX):
+                if signal.key.startswith(PAGE_KEY_PREFIX):
                     _set_aside(session, pk, at, "Warroom's own page, already on its incident")
                     continue
-                triggers[_key(data)].append((data, occurred))
+                triggers[signal.key].append(signal)
             elif kind.startswith("incident.") and change in CHANGES:
-                changes.append((data, change, event.get("agent") or {}, occurred, pk))
+                changes.append((data, change, delivery.get("agent") or {}, occurred, pk))
             else:
                 _set_aside(session, pk, at, f"ignored {kind or 'unknown'} event")
         except (InvalidInput, ValueError, TypeError, AttributeError, KeyError) as exc:
             _set_aside(session, pk, at, f"could not be processed: {exc}")
     results = _record_triggers(session, triggers, rules, bot_user_id)
-    for data, change, agent, occurred, pk in sorted(changes, key=lambda change: change[3]):
+    moments = [(change[3], change) for change in changes] + [(signal.at, signal) for signal in resolutions]
+    for _, happened in sorted(moments, key=lambda moment: moment[0]):
+        if isinstance(happened, Signal):
+            results.append(resolve_signal(session, happened))
+            continue
+        data, change, agent, occurred, pk = happened
         result = apply_change(session, _key(data), data, change, agent, occurred)
         results.append(dataclasses.replace(result, key=f"delivery:{pk}:line"))
     return len(claimed), results
@@ -117,54 +131,99 @@ def _claim(session: Session, limit: int, at: datetime) -> list[tuple[int, str]]:
 
 
 def _record_triggers(session: Session, triggers: Hits, rules: Rules, bot: str) -> list[Processed]:
-    """Create the alerts not seen before, then count every hit, in a few statements per batch."""
+    """Create the alerts not seen before, then count every new hit, in a few statements per batch."""
     if not triggers:
         return []
     alerts = table(Alert)
-    known = select(alerts.c.dedup_key, alerts.c.id).where(alerts.c.dedup_key.in_(list(triggers)))
-    ids: dict[str, int] = {key: pk for key, pk in session.execute(known).all()}
+    known = select(alerts.c.dedup_key, alerts.c.id, alerts.c.triage, alerts.c.last_seen_at)
+    seen = {key: row for key, *row in session.execute(known.where(alerts.c.dedup_key.in_(list(triggers))))}
+    triggers = _new_firings(triggers, {key: last for key, (_, _, last) in seen.items()})
+    ids = {key: pk for key, (pk, _, _) in seen.items()}
+    triaged = {key: decision for key, (_, decision, _) in seen.items()}
     results, quiet = [], []
     for key, hits in triggers.items():
         if key in ids:
             continue
-        alert, severity = _alert(key, *hits[0], rules)
+        alert, severity, rule = _alert(hits[0], rules)
+        triaged[key] = alert.triage
         if alert.triage == "high":
             result = _open_incident(session, alert, severity, bot)
             if result is not None and result.alert is not None and result.alert.id is not None:
                 ids[key] = result.alert.id
                 results.append(result)
         else:
-            quiet.append(alert)
+            quiet.append((alert, rule))
     results += _insert_quiet(session, quiet, rules, ids)
     if missing := [key for key in triggers if key not in ids]:  # created by a concurrent batch
-        ids.update(session.execute(known.where(alerts.c.dedup_key.in_(missing))).all())
-    _count_hits(session, triggers, ids)
-    return results + _join_open_rooms(session, triggers, ids)
+        ids.update(
+            session.execute(
+                select(alerts.c.dedup_key, alerts.c.id).where(alerts.c.dedup_key.in_(missing))
+            ).all()
+        )
+    _count_hits(session, triggers, ids, triaged)
+    again = {key: hits for key, hits in triggers.items() if key in seen or hits[0].source == "pagerduty"}
+    return results + _join_open_rooms(session, again, ids)
 
 
-def _insert_quiet(session: Session, quiet: list[Alert], rules: Rules, ids: dict[str, int]) -> list[Processed]:
-    """Insert the new alerts that page nobody with one statement; notices for the low ones."""
+def _new_firings(triggers: Hits, last_seen: dict[str, datetime]) -> Hits:
+    """The hits that are news. PagerDuty sends each trigger once; Alertmanager and Grafana send
+    the same firing (one start time) again with each notification of its group, so only a later
+    start than the alert's last is a new hit."""
+    fresh: Hits = {}
+    for key, hits in triggers.items():
+        if hits[0].source == "pagerduty":
+            fresh[key] = hits
+            continue
+        latest, starts = last_seen.get(key), {hit.at: hit for hit in hits}
+        if new := [starts[moment] for moment in sorted(starts) if latest is None or moment > latest]:
+            fresh[key] = new
+    return fresh
+
+
+def _insert_quiet(
+    session: Session, quiet: list[tuple[Alert, Rule | None]], rules: Rules, ids: dict[str, int]
+) -> list[Processed]:
+    """Insert the new alerts that open no incident with one statement; notices for low and info."""
     if not quiet:
         return []
     alerts = table(Alert)
     statement = insert_new(session, alerts, "dedup_key").returning(alerts.c.dedup_key, alerts.c.id)
-    rows = [alert.model_dump(exclude={"id"}) for alert in quiet]
+    rows = [alert.model_dump(exclude={"id"}) for alert, _ in quiet]
     inserted = {key: pk for key, pk in session.execute(statement, rows).all()}
     ids.update(inserted)
     notices = []
-    for alert in quiet:
-        channel = rules.notice_channel(alert.service_name) if alert.triage == "low" else None
-        if alert.dedup_key in inserted and channel:
-            text = (
-                f":bell: Low-urgency alert on *{alert.service_name or 'an unknown service'}*: "
-                f"{alert.title} (not paged by Warroom)"
-            )
+    for alert, rule in quiet:
+        if alert.triage == "ignore" or alert.dedup_key not in inserted:
+            continue
+        if channel := rules.notice_channel(
+            "info" if alert.triage == "info" else "low", alert.service_name, rule
+        ):
+            text = notice_text(alert, rule.mention if rule and alert.triage == "low" else None)
             notices.append(Processed(notice=(channel, text), key=f"alert:{inserted[alert.dedup_key]}:notice"))
     return notices
 
 
-def _count_hits(session: Session, triggers: Hits, ids: dict[str, int]) -> None:
+def notice_text(alert: Alert, mention: str | None) -> str:
+    """A low or info alert's notice (mrkdwn, its text escaped)."""
+    service = escape_mrkdwn(alert.service_name or "an unknown service")
+    what = f"{source_name(alert.source)} alert on *{service}*: {escape_mrkdwn(alert.title)}"
+    links = [f"<{link['url']}|{escape_mrkdwn(link['text'])}>" for link in alert.raw.get("_links", [])]
+    text = (
+        f":bell: Low-urgency {what} (not paged by Warroom)"
+        if alert.triage == "low"
+        else f":information_source: {what}"
+    )
+    if links:
+        text += " · " + " · ".join(links)
+    if mention:
+        text = f"{'<!subteam^' + mention + '>' if mention.startswith('S') else '<@' + mention + '>'} {text}"
+    return text
+
+
+def _count_hits(session: Session, triggers: Hits, ids: dict[str, int], triaged: dict[str, str]) -> None:
     """Add each alert's hits to its count (in the database, so concurrent batches both count)."""
+    if not triggers:
+        return
     alerts = table(Alert)
     latest = bindparam("b_latest", type_=UTCDateTime())
     count = (
@@ -177,16 +236,22 @@ def _count_hits(session: Session, triggers: Hits, ids: dict[str, int]) -> None:
         )
     )
     hits = [
-        {"b_id": ids[key], "b_hits": len(seen), "b_latest": max(at for _, at in seen)}
+        {"b_id": ids[key], "b_hits": len(seen), "b_latest": max(hit.at for hit in seen)}
         for key, seen in triggers.items()
     ]
     session.execute(count, hits)
     events = [
-        {"alert_id": ids[key], "kind": "triggered", "at": at, "paged": data.get("urgency") == "high"}
+        {"alert_id": ids[key], "kind": "triggered", "at": hit.at, "paged": _paged(hit, triaged.get(key, ""))}
         for key, seen in triggers.items()
-        for data, at in seen
+        for hit in seen
     ]
     session.execute(insert(table(AlertEvent)), events)
+
+
+def _paged(hit: Signal, triage: str) -> bool:
+    """Whether a hit woke someone: PagerDuty's high urgency, or another source's alert that
+    opens an incident."""
+    return hit.urgency == "high" if hit.source == "pagerduty" else triage == "high"
 
 
 def _open_incident(session: Session, alert: Alert, severity: Severity, bot: str) -> Processed | None:
@@ -221,61 +286,77 @@ def _key(data: dict[str, Any]) -> str:
     return str(data.get("incident_key") or data.get("id") or "")[:255]
 
 
-def _alert(key: str, data: dict[str, Any], at: datetime, rules: Rules) -> tuple[Alert, Severity]:
-    """A new alert from its first trigger, triaged (count 0: every hit is counted afterwards),
-    and the severity of the incident it opens if triaged high."""
-    service = data.get("service") or {}
-    urgency, priority = str(data.get("urgency") or ""), str((data.get("priority") or {}).get("summary") or "")
-    name = str(service.get("summary") or "")
-    title = str(data.get("title") or "untitled alert")[:1024]
-    decision, rule = rules.decide(name, title, urgency, priority)
+def _alert(signal: Signal, rules: Rules) -> tuple[Alert, Severity, Rule | None]:
+    """A new alert from its first hit, triaged (count 0: every hit is counted afterwards), the
+    severity of the incident it opens if triaged high, and the rule that decided."""
+    decision, rule = rules.decide(signal)
+    raw = (
+        signal.raw
+        if signal.source == "pagerduty"
+        else signal.raw | {"_links": [link.model_dump() for link in signal.links]}
+    )
     alert = Alert(
-        dedup_key=key,
-        pd_incident_id=str(data.get("id") or "")[:64],
-        service_id=str(service.get("id") or ""),
-        service_name=name[:200],
-        title=title,
-        urgency=urgency,
-        priority=priority[:50],
+        dedup_key=signal.key,
+        source=signal.source,
+        name=signal.name,
+        severity=signal.severity,
+        labels=signal.labels,
+        pd_incident_id=str(signal.raw.get("id") or "")[:64] if signal.source == "pagerduty" else "",
+        service_id=str((signal.raw.get("service") or {}).get("id") or "")
+        if signal.source == "pagerduty"
+        else "",
+        service_name=signal.service,
+        title=signal.title,
+        urgency=signal.urgency,
+        priority=signal.severity if signal.source == "pagerduty" else "",
         triage=decision,
         rule=rule.name if rule else "default",
         count=0,
-        first_seen_at=at,
-        last_seen_at=at,
-        raw=data,
+        first_seen_at=signal.at,
+        last_seen_at=signal.at,
+        raw=raw,
     )
-    return alert, Severity(rule.severity if rule else 2)
+    level = (rule.severity if rule else None) or signal.severity_level() or 2
+    return alert, Severity(level), rule
 
 
 def _declare(session: Session, alert: Alert, severity: Severity, bot: str, at: datetime) -> Processed:
+    source = source_name(alert.source)
     try:
         title = clean_title(alert.title[:120])
     except InvalidInput:
-        title = f"Alert on {alert.service_name or 'PagerDuty'}"
+        title = f"Alert on {alert.service_name or source}"
     declaration = Declaration(
         title=title,
         severity=severity,
-        summary=f"Opened from PagerDuty alert on {alert.service_name}: {alert.title}"[:2000],
+        summary=f"Opened from {source} alert on {alert.service_name}: {alert.title}"[:2000],
     )
     incident, created = declare_incident(session, declaration, by=bot, at=at, key=f"alert:{alert.dedup_key}")
     assert incident.id is not None
     alert.incident_id = incident.id
-    link_pd_incident(session, incident.id, alert.raw, at=at, alert_id=alert.id)
+    if alert.source == "pagerduty":
+        link_pd_incident(session, incident.id, alert.raw, at=at, alert_id=alert.id)
     record_event(
         session,
         incident,
         "alert",
         at=at,
-        text=f"PagerDuty alert: {alert.title}",
-        data={"alert": alert.id, "service": alert.service_name, "pd_incident": alert.pd_incident_id},
+        text=f"{source} alert: {alert.title}",
+        data={
+            "alert": alert.id,
+            "source": alert.source,
+            "service": alert.service_name,
+            "pd_incident": alert.pd_incident_id,
+            "links": alert.raw.get("_links", []),
+        },
     )
     return Processed(alert=alert, opened=incident if created else None)
 
 
 def _join_open_rooms(session: Session, triggers: Hits, ids: dict[str, int]) -> list[Processed]:
-    """A trigger of an alert whose war room is not closed is a new PagerDuty incident (PagerDuty
-    reuses an `incident_key` once its incident is resolved): that room follows it too, so
-    resolving the room resolves it, and the room hears of it once."""
+    """A new hit of an alert whose war room is not closed is told there once. From PagerDuty it
+    is a new PagerDuty incident (PagerDuty reuses an `incident_key` once its incident is
+    resolved): the room follows it too, so resolving the room resolves it."""
     alerts, incidents = table(Alert), table(Incident)
     rooms = (
         select(alerts.c.dedup_key, alerts.c.incident_id)
@@ -284,11 +365,25 @@ def _join_open_rooms(session: Session, triggers: Hits, ids: dict[str, int]) -> l
     )
     results = []
     for key, incident_id in session.execute(rooms).all():
-        for data, at in triggers[key]:
-            link = link_pd_incident(session, incident_id, data, at=at, alert_id=ids[key])
-            if link is not None:
-                results.append(_retriggered(session, link, at))
+        for hit in triggers[key]:
+            if hit.source != "pagerduty":
+                results.append(_fired_again(session, incident_id, ids[key], hit))
+            elif (
+                link := link_pd_incident(session, incident_id, hit.raw, at=hit.at, alert_id=ids[key])
+            ) is not None:
+                results.append(_retriggered(session, link, hit.at))
     return results
+
+
+def _fired_again(session: Session, incident_id: int, alert_id: int, hit: Signal) -> Processed:
+    incident = get_incident(session, incident_id)
+    what = f"{source_name(hit.source)}: {hit.title} is firing again"
+    record_event(session, incident, "alert_retriggered", at=hit.at, text=what, data={"alert": alert_id})
+    return Processed(
+        linked=incident,
+        line=f":rotating_light: {escape_mrkdwn(what)}",
+        key=f"alert:{alert_id}:fired:{hit.at.timestamp():.0f}",
+    )
 
 
 def _retriggered(session: Session, link: PagerDutyLink, at: datetime) -> Processed:

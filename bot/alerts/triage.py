@@ -1,37 +1,79 @@
-"""Triage rules (YAML): which alerts open an incident, which only notify, which are counted."""
+"""Triage rules (YAML): which alerts open an incident, which notify a channel, which are counted.
+
+The first rule that matches decides: *high* opens an incident (and pages, if the rule names a
+PagerDuty service), *low* posts a notice in the rule's or the service's channel (mentioning
+whom the rule names), *info* posts a notice without a mention, *ignore* only counts. An alert no
+rule matches is treated as the file's `default`, else as `WARROOM_UNKNOWN_ALERTS` (high: an
+alert never seen before may be an outage until someone sorts it).
+"""
 
 from __future__ import annotations
 
 import fnmatch
 import logging
+import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+
+from bot.alerts.sources import Signal
 
 log = logging.getLogger(__name__)
-Decision = Literal["high", "low", "ignore"]
+Decision = Literal["high", "low", "info", "ignore"]
+_FIELDS: dict[str, Callable[[Signal], str]] = {
+    "source": lambda signal: signal.source,
+    "service": lambda signal: signal.service,
+    "title": lambda signal: signal.title,
+    "alert": lambda signal: signal.name,
+    "severity": lambda signal: signal.severity,
+    "urgency": lambda signal: signal.urgency,
+    "priority": lambda signal: signal.severity if signal.source == "pagerduty" else "",
+}
 
 
 class RuleMatch(BaseModel):
-    """What an alert must have for a rule to apply; globs for service, title and priority."""
+    """What an alert must have for a rule to apply: case-insensitive globs on its source,
+    service, title, alert name, severity, urgency, PagerDuty priority and any label."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    source: str = "*"
     service: str = "*"
     title: str = "*"
-    urgency: Literal["high", "low", "*"] = "*"
+    alert: str = "*"
+    severity: str = "*"
+    urgency: str = "*"
     priority: str = "*"
+    labels: dict[str, str] = Field(default_factory=dict)
+    _tests: tuple[Callable[[Signal], bool], ...] = PrivateAttr(default=())
+
+    def model_post_init(self, context: object) -> None:
+        """Compile each glob once: a thousand rules are tried on every alert."""
+        tests: list[Callable[[Signal], bool]] = []
+        for name, read in _FIELDS.items():
+            if (pattern := getattr(self, name)) != "*":
+                tests.append(_field_test(read, _compile(pattern)))
+        for label, pattern in self.labels.items():
+            tests.append(_label_test(label, _compile(pattern)))
+        self._tests = tuple(tests)
+
+    def matches(self, signal: Signal) -> bool:
+        """Whether the alert has everything this match asks for."""
+        return all(test(signal) for test in self._tests)
 
 
 class Rule(BaseModel):
-    """One triage rule; the first that matches decides."""
+    """One triage rule."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str = Field(min_length=1, max_length=100)
     match: RuleMatch = Field(default_factory=RuleMatch)
     triage: Decision
-    severity: int = Field(default=2, ge=1, le=4)
+    severity: int | None = Field(default=None, ge=1, le=4)  # else the alert's own, else 2
+    channel: str | None = Field(default=None, pattern=r"^[CG][A-Z0-9]{2,}$")
+    mention: str | None = Field(default=None, pattern=r"^[USW][A-Z0-9]{2,}$")  # a user or user group
 
 
 class Rules(BaseModel):
@@ -39,35 +81,53 @@ class Rules(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     rules: tuple[Rule, ...] = ()
-    default: Decision = "low"
+    default: Decision | None = None
     notice_channels: dict[str, str] = Field(default_factory=dict)
     default_notice_channel: str | None = None
+    info_channel: str | None = None
 
-    def decide(self, service: str, title: str, urgency: str, priority: str) -> tuple[Decision, Rule | None]:
+    def decide(self, signal: Signal) -> tuple[Decision, Rule | None]:
         """The decision for an alert and the rule that made it (None: the default)."""
         for rule in self.rules:
-            m = rule.match
-            if (
-                fnmatch.fnmatch(service.lower(), m.service.lower())
-                and fnmatch.fnmatch(title.lower(), m.title.lower())
-                and m.urgency in ("*", urgency)
-                and fnmatch.fnmatch(priority.lower(), m.priority.lower())
-            ):
+            if rule.match.matches(signal):
                 return rule.triage, rule
-        return self.default, None
+        return self.default or "high", None
 
-    def notice_channel(self, service: str) -> str | None:
-        """Where low-urgency alerts of a service are posted."""
+    def notice_channel(self, decision: Decision, service: str, rule: Rule | None) -> str | None:
+        """Where a low or info alert's notice goes: the rule's channel, else the service's (low)
+        or the info channel, else the default notice channel."""
+        if rule is not None and rule.channel:
+            return rule.channel
+        if decision == "info":
+            return self.info_channel or self.default_notice_channel
         return self.notice_channels.get(service, self.default_notice_channel)
 
+    def rule(self, name: str) -> Rule | None:
+        """The rule of that name."""
+        return next((rule for rule in self.rules if rule.name == name), None)
 
-def load_rules(path: Path) -> Rules:
-    """The rules in `path`; a missing or bad file leaves every alert at the default (logged)."""
+
+def load_rules(path: Path, unknown: Decision = "high") -> Rules:
+    """The rules in `path`, alerts no rule matches treated as `unknown` unless the file says; a
+    missing or bad file leaves every alert at `unknown` (logged)."""
     if not path.is_file():
-        log.warning("no triage rules at %s: every alert is triaged low", path)
-        return Rules()
+        log.warning("no triage rules at %s: every alert is triaged %s", path, unknown)
+        return Rules(default=unknown)
     try:
-        return Rules.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+        rules = Rules.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
     except (yaml.YAMLError, ValidationError) as exc:
-        log.error("triage rules in %s are invalid, every alert is triaged low: %s", path, exc)
-        return Rules()
+        log.error("triage rules in %s are invalid, every alert is triaged %s: %s", path, unknown, exc)
+        return Rules(default=unknown)
+    return rules if rules.default else rules.model_copy(update={"default": unknown})
+
+
+def _compile(pattern: str) -> re.Pattern[str]:
+    return re.compile(fnmatch.translate(pattern), re.IGNORECASE)
+
+
+def _field_test(read: Callable[[Signal], str], pattern: re.Pattern[str]) -> Callable[[Signal], bool]:
+    return lambda signal: pattern.match(read(signal)) is not None
+
+
+def _label_test(label: str, pattern: re.Pattern[str]) -> Callable[[Signal], bool]:
+    return lambda signal: label in signal.labels and pattern.match(signal.labels[label]) is not None

@@ -1,5 +1,6 @@
-"""What a PagerDuty incident's later webhooks change: the alert's status and the war room that
-follows the incident (acknowledged, resolved, reopened, no longer acknowledged, a new priority)."""
+"""What later webhooks change: a PagerDuty incident's alert status and the war room that follows
+the incident (acknowledged, resolved, reopened, no longer acknowledged, a new priority), and
+another source's resolved alert."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ from sqlmodel import Session, select
 
 from bot.alerts.links import STATUS_AFTER, Linked, follow, linked
 from bot.alerts.paging import PAGE_KEY_PREFIX
+from bot.alerts.sources import Signal
 from bot.incidents.service import get_incident, record_event
 from bot.text import escape_mrkdwn
 from storage.models import Alert, AlertEvent, Incident, Page
 
 CHANGES = tuple(STATUS_AFTER)  # incident.<change> events Warroom handles besides incident.triggered
+_SOURCE_NAMES = {"pagerduty": "PagerDuty", "alertmanager": "Alertmanager", "grafana": "Grafana"}
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,29 @@ def apply_change(
         data={"pd_incident": link.pd_incident_id, "alert": link.alert_id, "page": link.page_id},
     )
     return Processed(alert=alert, linked=incident, line=line)
+
+
+def resolve_signal(session: Session, signal: Signal) -> Processed:
+    """An alert its source says is resolved; the war room it opened hears of it once. A
+    resolution older than the alert's last firing is stale and changes nothing."""
+    alert = session.exec(select(Alert).where(Alert.dedup_key == signal.key)).first()
+    if alert is None or alert.status == "resolved" or signal.at < alert.last_seen_at:
+        return Processed()
+    alert.status, alert.resolved_at = "resolved", signal.at
+    assert alert.id is not None
+    session.add(AlertEvent(alert_id=alert.id, kind="resolved", at=signal.at))
+    incident = session.get(Incident, alert.incident_id) if alert.incident_id else None
+    if incident is None or incident.closed_at is not None:
+        return Processed(alert=alert)
+    text = f"{source_name(alert.source)}: {alert.title} resolved"
+    record_event(session, incident, "alert_resolved", at=signal.at, text=text, data={"alert": alert.id})
+    key = f"alert:{alert.id}:resolved:{signal.at.timestamp():.0f}"
+    return Processed(alert=alert, linked=incident, line=f":white_check_mark: {escape_mrkdwn(text)}", key=key)
+
+
+def source_name(source: str) -> str:
+    """How people name an alert source (a generic webhook's source by its own name)."""
+    return _SOURCE_NAMES.get(source, source)
 
 
 def _alert_changed(session: Session, key: str, change: str, at: datetime) -> Alert | None:

@@ -1,4 +1,4 @@
-"""The ASGI app served by `warroom serve`: Slack events, PagerDuty webhooks, health and metrics."""
+"""The ASGI app served by `warroom serve`: Slack events, alert webhooks, health and metrics."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ from bot import scheduler as schedules
 from bot.app import build_app
 from bot.deps import Deps
 from bot.flows.runs import recover_interrupted_runs
+from bot.http.alerts import alert_routes
 from bot.http.bolt import dispatch
+from bot.http.deliveries import GroupCommit
 from bot.http.health import HealthMonitor
 from bot.http.metrics import Metrics
 from bot.http.pagerduty import webhook_route
@@ -86,11 +88,13 @@ def create_web_app(deps: Deps) -> Starlette:
         await stop_work(deps)
 
     metrics = Metrics(deps)
+    writer = GroupCommit(deps.jobs.wake)
     routes = [
         Route("/slack/events", slack_events, methods=["POST"]),
         Route("/healthz", health.liveness, methods=["GET"]),
         Route("/readyz", health.readiness, methods=["GET"]),
-        Route("/pagerduty/webhook", webhook_route(deps), methods=["POST"]),
+        Route("/pagerduty/webhook", webhook_route(deps, writer), methods=["POST"]),
+        *(Route(path, route, methods=["POST"]) for path, route in alert_routes(deps, writer).items()),
         Route("/metrics", metrics.scrape, methods=["GET"]),
     ]
     return Starlette(routes=routes, middleware=[metrics.middleware(routes)], lifespan=lifespan)
