@@ -402,4 +402,4 @@ def _retriggered(session: Session, link: PagerDutyLink, at: datetime) -> Process
         data={"alert": link.alert_id, "pd_incident": link.pd_incident_id, "url": about.url},
     )
     line = f"PagerDuty: {escape_mrkdwn(about.about)} triggered again as {about.mention()}. {then}"
-    return Processed(linked=incident, line=line, key=f"link:{link.id}:joined")
+    return Processed(linked=incident, line=f":pager: {line}", key=f"link:{link.id}:joined")

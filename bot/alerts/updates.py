@@ -57,7 +57,7 @@ def apply_change(
         text=text,
         data={"pd_incident": link.pd_incident_id, "alert": link.alert_id, "page": link.page_id},
     )
-    return Processed(alert=alert, linked=incident, line=line)
+    return Processed(alert=alert, linked=incident, line=f":pager: {line}")
 
 
 def resolve_signal(session: Session, signal: Signal) -> Processed:
@@ -111,7 +111,7 @@ def _unlinked_page_changed(
     incident = get_incident(session, page.incident_id)
     text = f"PagerDuty: the page of {page.service_name} was {change} by {_who(agent)}"
     record_event(session, incident, f"page_{change}", at=at, text=text, data={"page": page.id})
-    return Processed(linked=incident, line=escape_mrkdwn(text))
+    return Processed(linked=incident, line=f":pager: {escape_mrkdwn(text)}")
 
 
 def _wording(about: Linked, change: str, data: dict[str, Any], who: str) -> tuple[str, str]:

@@ -77,7 +77,7 @@ def process_and_record(session: Session, rules: Rules, bot: str, at: datetime) -
             channel, text = result.notice
             queue.record(session, NOTICE, result.key, {"channel": channel, "text": text}, at=at)
         if result.linked is not None and result.linked.id is not None and result.line:
-            record_line(session, result.key, result.linked.id, f":pager: {result.line}", at=at)
+            record_line(session, result.key, result.linked.id, result.line, at=at)
     return claimed
 
 

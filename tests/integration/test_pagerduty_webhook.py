@@ -153,7 +153,9 @@ def test_low_alerts_notify_and_ignored_ones_are_only_counted(app):
     assert rows(Incident) == []
     assert [a.triage for a in sorted(rows(Alert), key=lambda a: a.id)] == ["low", "ignore"]
     [notice] = app.sim.channel("C0GENERAL")["messages"]
-    assert notice["text"] == ":bell: Low-urgency PagerDuty alert on *Search*: Search p99 high (not paged by Warroom)"
+    assert notice["text"] == (
+        ":bell: Low-urgency PagerDuty alert on *Search*: Search p99 high (not paged by Warroom)"
+    )
     low = next(a for a in rows(Alert) if a.triage == "low")
     assert notice["metadata"]["event_payload"] == {"key": f"alert:{low.id}:notice"}  # found, not reposted
 
