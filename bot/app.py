@@ -23,9 +23,11 @@ from bot.flows import requests as _requests
 from bot.flows import rooms as _rooms
 from bot.flows import runbooks as _runbooks
 from bot.flows import runs as _runs
+from bot.flows import triage as _triage
 from bot.slack import access, errors
 from bot.slack.commands import Router
 from bot.slack.listeners import (
+    alerts,
     capture,
     card,
     declare,
@@ -63,6 +65,7 @@ FLOWS = (
     _requests,
     _runs,
     _runbooks,
+    _triage,
 )
 bolt_log = logging.getLogger("bot.slack.bolt")
 bolt_log.addFilter(lambda record: record.getMessage() not in _EXPECTED)
@@ -94,6 +97,7 @@ def build_app(deps: Deps) -> AsyncApp:
     paging.register(app, deps, router)
     followups.register(app, deps, router)
     postmortem.register(app, deps, router)
+    alerts.register(app, deps, router)
     for flow in FLOWS:
         flow.register(deps)
     access.register(app, deps)

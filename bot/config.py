@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     warroom_grafana_token: SecretStr | None = None
     warroom_webhook_secrets: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     warroom_unknown_alerts: Literal["high", "low"] = "high"
+    warroom_triage_group: str | None = Field(default=None, pattern=r"^S[A-Z0-9]{2,}$")
     port: int = Field(default=3000, ge=1, le=65535)
 
     @field_validator(

@@ -240,6 +240,28 @@ class Alert(SQLModel, table=True):
     raw: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
 
 
+class TriageOverride(SQLModel, table=True):
+    """A triage rule someone made from Slack (*Mark as noise*, *Downgrade*, *Route to*): it
+    comes before the YAML rules until it expires or is reverted; the row is its audit."""
+
+    __tablename__ = "triage_overrides"
+    __table_args__ = (Index("ix_triage_overrides_active", "reverted_at", "expires_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int | None = Field(default=None, foreign_key="alerts.id", ondelete="SET NULL")
+    action: str = Field(max_length=20)  # noise | downgrade | route
+    match: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    about: str = Field(max_length=300)  # what it matches, in words
+    channel: str | None = Field(default=None, max_length=20)
+    reason: str = Field(max_length=500)
+    created_by: str = Field(max_length=20)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    reverted_by: str | None = Field(default=None, max_length=20)
+    reverted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    applied: int = 0  # alerts it has decided
+
+
 class AlertEvent(SQLModel, table=True):
     """Each trigger, acknowledgement and resolution of an alert, for the noise report."""
 

@@ -11,7 +11,7 @@ batches never lose one.
 from __future__ import annotations
 
 import dataclasses
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import datetime
 from typing import Any
 
@@ -21,10 +21,11 @@ from sqlmodel import Session, select
 
 from bot.alerts.events import read_delivery
 from bot.alerts.links import link_pd_incident, linked
+from bot.alerts.overrides import count_applied, get_alert, with_overrides
 from bot.alerts.paging import PAGE_KEY_PREFIX
-from bot.alerts.sources import Signal, from_pagerduty
+from bot.alerts.sources import Signal, from_pagerduty, severity_level
 from bot.alerts.triage import Rule, Rules
-from bot.alerts.updates import CHANGES, Processed, apply_change, resolve_signal, source_name
+from bot.alerts.updates import CHANGES, Notice, Processed, apply_change, resolve_signal, source_name
 from bot.incidents.errors import InvalidInput
 from bot.incidents.rules import Declaration, Severity, Status, clean_title
 from bot.incidents.service import declare_incident, get_incident, record_event
@@ -91,7 +92,7 @@ def process_batch(
                 _set_aside(session, pk, at, f"ignored {kind or 'unknown'} event")
         except (InvalidInput, ValueError, TypeError, AttributeError, KeyError) as exc:
             _set_aside(session, pk, at, f"could not be processed: {exc}")
-    results = _record_triggers(session, triggers, rules, bot_user_id)
+    results = _record_triggers(session, triggers, with_overrides(session, rules, at), bot_user_id)
     moments = [(change[3], change) for change in changes] + [(signal.at, signal) for signal in resolutions]
     for _, happened in sorted(moments, key=lambda moment: moment[0]):
         if isinstance(happened, Signal):
@@ -101,6 +102,19 @@ def process_batch(
         result = apply_change(session, _key(data), data, change, agent, occurred)
         results.append(dataclasses.replace(result, key=f"delivery:{pk}:line"))
     return len(claimed), results
+
+
+def declare_for_alert(session: Session, alert_id: int, *, by: str, at: datetime) -> tuple[Incident, bool]:
+    """An incident someone declared from an alert's notice, with them as its commander; the
+    alert's open incident instead if it has one. Whether this call created it."""
+    alert = get_alert(session, alert_id)
+    current = session.get(Incident, alert.incident_id) if alert.incident_id else None
+    if current is not None and current.closed_at is None:
+        return current, False
+    result = _declare(
+        session, alert, Severity(severity_level(alert.severity) or 2), by, at, episode="declared"
+    )
+    return session.get_one(Incident, alert.incident_id), result.opened is not None
 
 
 def has_pending(session: Session) -> bool:
@@ -131,15 +145,19 @@ def _claim(session: Session, limit: int, at: datetime) -> list[tuple[int, str]]:
 
 
 def _record_triggers(session: Session, triggers: Hits, rules: Rules, bot: str) -> list[Processed]:
-    """Create the alerts not seen before, then count every new hit, in a few statements per batch."""
+    """Create the alerts not seen before, triage again the ones firing anew, then count every
+    new hit, in a few statements per batch."""
     if not triggers:
         return []
     alerts = table(Alert)
-    known = select(alerts.c.dedup_key, alerts.c.id, alerts.c.triage, alerts.c.last_seen_at)
-    seen = {key: row for key, *row in session.execute(known.where(alerts.c.dedup_key.in_(list(triggers))))}
-    triggers = _new_firings(triggers, {key: last for key, (_, _, last) in seen.items()})
-    ids = {key: pk for key, (pk, _, _) in seen.items()}
-    triaged = {key: decision for key, (_, decision, _) in seen.items()}
+    known = select(alerts.c.dedup_key, alerts.c.id, alerts.c.last_seen_at)
+    seen = {
+        key: (pk, last)
+        for key, pk, last in session.execute(known.where(alerts.c.dedup_key.in_(list(triggers))))
+    }
+    triggers = _new_firings(triggers, {key: last for key, (_, last) in seen.items()})
+    ids = {key: pk for key, (pk, _) in seen.items()}
+    triaged: dict[str, str] = {}
     results, quiet = [], []
     for key, hits in triggers.items():
         if key in ids:
@@ -155,14 +173,42 @@ def _record_triggers(session: Session, triggers: Hits, rules: Rules, bot: str) -
             quiet.append((alert, rule))
     results += _insert_quiet(session, quiet, rules, ids)
     if missing := [key for key in triggers if key not in ids]:  # created by a concurrent batch
-        ids.update(
-            session.execute(
-                select(alerts.c.dedup_key, alerts.c.id).where(alerts.c.dedup_key.in_(missing))
-            ).all()
-        )
-    _count_hits(session, triggers, ids, triaged)
+        found = select(alerts.c.dedup_key, alerts.c.id).where(alerts.c.dedup_key.in_(missing))
+        ids.update(session.execute(found).all())
+    count_applied(
+        session,
+        Counter(alert.rule for alert, _ in quiet)
+        + Counter(result.alert.rule for result in results if result.alert is not None),
+    )
     again = {key: hits for key, hits in triggers.items() if key in seen or hits[0].source == "pagerduty"}
-    return results + _join_open_rooms(session, again, ids)
+    rooms, followed = _join_open_rooms(session, again, ids)
+    anew = {key: hits for key, hits in again.items() if key in seen and key not in followed}
+    results += rooms + _triage_again(session, anew, rules, ids, triaged, bot)
+    _count_hits(session, triggers, ids, triaged)
+    return results
+
+
+def _triage_again(
+    session: Session, anew: Hits, rules: Rules, ids: dict[str, int], triaged: dict[str, str], bot: str
+) -> list[Processed]:
+    """An alert firing anew with no open war room is triaged again by the rules as they are now
+    (a rule made from Slack since may have changed it): high opens a new incident, low and info
+    post a new notice. PagerDuty's repeats only count, as PagerDuty pages for them itself."""
+    results = []
+    for key, hits in anew.items():
+        hit = hits[-1]
+        if hit.source == "pagerduty":
+            continue
+        alert = session.get_one(Alert, ids[key])
+        decision, rule = rules.decide(hit)
+        alert.triage, alert.rule = decision, rule.name if rule else "default"
+        triaged[key] = decision
+        episode = f"{hit.at.timestamp():.0f}"
+        if decision == "high":
+            results.append(_declare(session, alert, _severity(hit, rule), bot, hit.at, episode=episode))
+        elif notice := _notice(alert, rules, rule, key=f"alert:{ids[key]}:notice:{episode}"):
+            results.append(notice)
+    return results
 
 
 def _new_firings(triggers: Hits, last_seen: dict[str, datetime]) -> Hits:
@@ -193,14 +239,22 @@ def _insert_quiet(
     ids.update(inserted)
     notices = []
     for alert, rule in quiet:
-        if alert.triage == "ignore" or alert.dedup_key not in inserted:
-            continue
-        if channel := rules.notice_channel(
-            "info" if alert.triage == "info" else "low", alert.service_name, rule
-        ):
-            text = notice_text(alert, rule.mention if rule and alert.triage == "low" else None)
-            notices.append(Processed(notice=(channel, text), key=f"alert:{inserted[alert.dedup_key]}:notice"))
+        if alert.dedup_key in inserted:
+            alert.id = inserted[alert.dedup_key]
+            if notice := _notice(alert, rules, rule, key=f"alert:{alert.id}:notice"):
+                notices.append(notice)
     return notices
+
+
+def _notice(alert: Alert, rules: Rules, rule: Rule | None, *, key: str) -> Processed | None:
+    """What a low or info alert posts, and where (None: ignored, or no channel for it)."""
+    if alert.triage not in ("low", "info"):
+        return None
+    channel = rules.notice_channel("info" if alert.triage == "info" else "low", alert.service_name, rule)
+    if not channel or alert.id is None:
+        return None
+    text = notice_text(alert, rule.mention if rule and alert.triage == "low" else None)
+    return Processed(notice=Notice(channel, text, alert.id, alert.triage == "low"), key=key)
 
 
 def notice_text(alert: Alert, mention: str | None) -> str:
@@ -316,11 +370,18 @@ def _alert(signal: Signal, rules: Rules) -> tuple[Alert, Severity, Rule | None]:
         last_seen_at=signal.at,
         raw=raw,
     )
-    level = (rule.severity if rule else None) or signal.severity_level() or 2
-    return alert, Severity(level), rule
+    return alert, _severity(signal, rule), rule
 
 
-def _declare(session: Session, alert: Alert, severity: Severity, bot: str, at: datetime) -> Processed:
+def _severity(signal: Signal, rule: Rule | None) -> Severity:
+    """The rule's severity, else the alert's own, else sev2."""
+    return Severity((rule.severity if rule else None) or signal.severity_level() or 2)
+
+
+def _declare(
+    session: Session, alert: Alert, severity: Severity, bot: str, at: datetime, *, episode: str = ""
+) -> Processed:
+    """Open the alert's incident (a new one for each `episode` of an alert firing anew)."""
     source = source_name(alert.source)
     try:
         title = clean_title(alert.title[:120])
@@ -331,7 +392,8 @@ def _declare(session: Session, alert: Alert, severity: Severity, bot: str, at: d
         severity=severity,
         summary=f"Opened from {source} alert on {alert.service_name}: {alert.title}"[:2000],
     )
-    incident, created = declare_incident(session, declaration, by=bot, at=at, key=f"alert:{alert.dedup_key}")
+    key = f"alert:{alert.dedup_key}" + (f":{episode}" if episode else "")
+    incident, created = declare_incident(session, declaration, by=bot, at=at, key=key[:255])
     assert incident.id is not None
     alert.incident_id = incident.id
     if alert.source == "pagerduty":
@@ -353,7 +415,9 @@ def _declare(session: Session, alert: Alert, severity: Severity, bot: str, at: d
     return Processed(alert=alert, opened=incident if created else None)
 
 
-def _join_open_rooms(session: Session, triggers: Hits, ids: dict[str, int]) -> list[Processed]:
+def _join_open_rooms(
+    session: Session, triggers: Hits, ids: dict[str, int]
+) -> tuple[list[Processed], set[str]]:
     """A new hit of an alert whose war room is not closed is told there once. From PagerDuty it
     is a new PagerDuty incident (PagerDuty reuses an `incident_key` once its incident is
     resolved): the room follows it too, so resolving the room resolves it."""
@@ -363,8 +427,9 @@ def _join_open_rooms(session: Session, triggers: Hits, ids: dict[str, int]) -> l
         .join(incidents, incidents.c.id == alerts.c.incident_id)
         .where(alerts.c.id.in_([ids[key] for key in triggers]), incidents.c.closed_at.is_(None))
     )
-    results = []
+    results, followed = [], set()
     for key, incident_id in session.execute(rooms).all():
+        followed.add(key)
         for hit in triggers[key]:
             if hit.source != "pagerduty":
                 results.append(_fired_again(session, incident_id, ids[key], hit))
@@ -372,7 +437,7 @@ def _join_open_rooms(session: Session, triggers: Hits, ids: dict[str, int]) -> l
                 link := link_pd_incident(session, incident_id, hit.raw, at=hit.at, alert_id=ids[key])
             ) is not None:
                 results.append(_retriggered(session, link, hit.at))
-    return results
+    return results, followed
 
 
 def _fired_again(session: Session, incident_id: int, alert_id: int, hit: Signal) -> Processed:

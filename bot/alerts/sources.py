@@ -62,11 +62,16 @@ class Signal(BaseModel):
 
     def severity_level(self) -> int | None:
         """The incident severity (1-4) the alert's own severity names, if it names one."""
-        return _SEVERITY.get(self.severity.lower())
+        return severity_level(self.severity)
 
     def stored(self) -> dict[str, Any]:
         """The signal as JSON, as a delivery keeps it."""
         return self.model_dump(mode="json")
+
+
+def severity_level(severity: str) -> int | None:
+    """The incident severity (1-4) an alert severity such as `critical` or `P2` names."""
+    return _SEVERITY.get(severity.lower())
 
 
 def read_group(source: Source, payload: Any) -> list[Signal]:

@@ -24,6 +24,7 @@ from bot.alerts.sources import Signal
 log = logging.getLogger(__name__)
 Decision = Literal["high", "low", "info", "ignore"]
 _FIELDS: dict[str, Callable[[Signal], str]] = {
+    "key": lambda signal: signal.key,
     "source": lambda signal: signal.source,
     "service": lambda signal: signal.service,
     "title": lambda signal: signal.title,
@@ -35,10 +36,12 @@ _FIELDS: dict[str, Callable[[Signal], str]] = {
 
 
 class RuleMatch(BaseModel):
-    """What an alert must have for a rule to apply: case-insensitive globs on its source,
-    service, title, alert name, severity, urgency, PagerDuty priority and any label."""
+    """What an alert must have for a rule to apply: case-insensitive globs on its
+    de-duplication key, source, service, title, alert name, severity, urgency, PagerDuty
+    priority and any label."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    key: str = "*"
     source: str = "*"
     service: str = "*"
     title: str = "*"

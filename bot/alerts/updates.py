@@ -22,12 +22,22 @@ _SOURCE_NAMES = {"pagerduty": "PagerDuty", "alertmanager": "Alertmanager", "graf
 
 
 @dataclass(frozen=True)
+class Notice:
+    """A low or info alert's notice: where, what (mrkdwn), and the alert its buttons act on."""
+
+    channel: str
+    text: str
+    alert_id: int
+    low: bool  # else info
+
+
+@dataclass(frozen=True)
 class Processed:
     """What Slack should show for one delivery."""
 
     alert: Alert | None = None
     opened: Incident | None = None  # a new incident to open a war room for
-    notice: tuple[str, str] | None = None  # (channel, text) for a low-urgency alert
+    notice: Notice | None = None
     linked: Incident | None = None  # an incident whose war room hears about the change
     line: str = ""  # mrkdwn for that war room
     key: str = ""  # the idempotency key of what Slack shows (a notice, a room's line)

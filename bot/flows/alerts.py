@@ -29,6 +29,7 @@ from bot.flows.rooms import record_room
 from bot.incidents.service import get_incident
 from bot.jobs import faults, queue
 from bot.jobs.queue import Claimed
+from bot.views.alerts import notice_blocks
 from storage.session import run_in_session
 
 DELIVERIES = "pagerduty.deliveries"
@@ -73,17 +74,25 @@ def process_and_record(session: Session, rules: Rules, bot: str, at: datetime) -
     for result in results:
         if result.opened is not None:
             record_room(session, result.opened)
-        if result.notice is not None:
-            channel, text = result.notice
-            queue.record(session, NOTICE, result.key, {"channel": channel, "text": text}, at=at)
+        if (notice := result.notice) is not None:
+            payload = {
+                "channel": notice.channel,
+                "text": notice.text,
+                "alert": notice.alert_id,
+                "low": notice.low,
+            }
+            queue.record(session, NOTICE, result.key, payload, at=at)
         if result.linked is not None and result.linked.id is not None and result.line:
             record_line(session, result.key, result.linked.id, result.line, at=at)
     return claimed
 
 
 async def post_notice(deps: Deps, job: Claimed) -> None:
-    """A low-urgency alert's notice in its service's channel, once."""
-    await _post_once(deps, job, str(job.payload["channel"]), str(job.payload["text"]))
+    """A low or info alert's notice, with its triage buttons, once."""
+    text = str(job.payload["text"])
+    blocks = notice_blocks(text, int(job.payload["alert"]), low=bool(job.payload.get("low", True)))
+    since = retry_since(job)
+    await post_once(deps, str(job.payload["channel"]), text, key=job.key, since=since, blocks=blocks)
     faults.step("alerts.notice_posted")
 
 
@@ -92,10 +101,7 @@ async def post_line(deps: Deps, job: Claimed) -> None:
     still opening: it is on the timeline)."""
     incident = await run_in_session(get_incident, int(job.payload["incident_id"]))
     if incident.channel_id:
-        await _post_once(deps, job, incident.channel_id, str(job.payload["line"]))
+        await post_once(
+            deps, incident.channel_id, str(job.payload["line"]), key=job.key, since=retry_since(job)
+        )
     faults.step("alerts.line_posted")
-
-
-async def _post_once(deps: Deps, job: Claimed, channel: str, text: str) -> None:
-    since = retry_since(job)
-    await post_once(deps, channel, text, key=job.key, since=since)

@@ -1,4 +1,5 @@
-"""Alerts from sources other than PagerDuty: where each came from, its rule name, severity and labels.
+"""Alerts from sources other than PagerDuty (where each came from, its rule name, severity and
+labels), and triage rules made from Slack.
 
 Revision ID: 0010
 Revises: 0009
@@ -24,9 +25,28 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("name", sa.String(length=200), nullable=False, server_default=""))
         batch_op.add_column(sa.Column("severity", sa.String(length=50), nullable=False, server_default=""))
         batch_op.add_column(sa.Column("labels", sa.JSON(), nullable=False, server_default="{}"))
+    op.create_table(
+        "triage_overrides",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("alert_id", sa.Integer(), sa.ForeignKey("alerts.id", ondelete="SET NULL"), nullable=True),
+        sa.Column("action", sa.String(length=20), nullable=False),
+        sa.Column("match", sa.JSON(), nullable=False),
+        sa.Column("about", sa.String(length=300), nullable=False),
+        sa.Column("channel", sa.String(length=20), nullable=True),
+        sa.Column("reason", sa.String(length=500), nullable=False),
+        sa.Column("created_by", sa.String(length=20), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("reverted_by", sa.String(length=20), nullable=True),
+        sa.Column("reverted_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("applied", sa.Integer(), nullable=False),
+    )
+    op.create_index("ix_triage_overrides_active", "triage_overrides", ["reverted_at", "expires_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_triage_overrides_active", table_name="triage_overrides")
+    op.drop_table("triage_overrides")
     with op.batch_alter_table("alerts") as batch_op:
         for column in ("labels", "severity", "name", "source"):
             batch_op.drop_column(column)
