@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -203,10 +204,11 @@ def report() -> None:
 @click.option("--since", "window", default="7d", show_default=True, help="How far back: 7d, 24h, 90m.")
 @click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
 def report_alerts(window: str, fmt: str) -> None:
-    """Alert noise per service and alert: counts, pages, time to acknowledge, what to remove."""
+    """Alert noise per source, service and alert: counts, pages, time to acknowledge, what to do."""
     from bot.alerts.report import alert_report, report_markdown
 
-    _print_report(alert_report, report_markdown, window, fmt)
+    zone = _settings().warroom_oncall_timezone
+    _print_report(partial(alert_report, zone=zone), report_markdown, window, fmt)
 
 
 @report.command("incidents")

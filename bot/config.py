@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
@@ -73,6 +74,7 @@ class Settings(BaseSettings):
     warroom_webhook_secrets: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     warroom_unknown_alerts: Literal["high", "low"] = "high"
     warroom_triage_group: str | None = Field(default=None, pattern=r"^S[A-Z0-9]{2,}$")
+    warroom_oncall_timezone: str = "UTC"  # where night pages are counted (IANA name)
     port: int = Field(default=3000, ge=1, le=65535)
 
     @field_validator(
@@ -103,6 +105,15 @@ class Settings(BaseSettings):
                 raise ValueError("use e.g. sev1=15,sev2=30,sev3=60,sev4=0 (minutes; 0 turns reminders off)")
             minutes[int(match.group(1))] = int(match.group(2))
         return minutes
+
+    @field_validator("warroom_oncall_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("must be an IANA time zone such as Europe/Berlin") from None
+        return value
 
     @field_validator("slack_api_url")
     @classmethod

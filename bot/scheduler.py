@@ -176,5 +176,6 @@ async def post_weekly_report(
     `key` so that a retry since `since` finds the post instead of repeating it."""
     channel = deps.settings.warroom_alert_report_channel
     assert channel is not None
-    figures = await run_in_session(alert_report, now - timedelta(days=7), now)
+    zone = deps.settings.warroom_oncall_timezone
+    figures = await run_in_session(alert_report, now - timedelta(days=7), now, zone)
     await post_once(deps, channel, f"```{report_markdown(figures)[:3500]}```", key=key, since=since)

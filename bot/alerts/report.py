@@ -1,4 +1,6 @@
-"""The alert noise report: what paged, how often, how fast it was acknowledged, what was noise."""
+"""The alert report, for every source: what paged, how often, how fast it was acknowledged, what
+was noise, what was fixed automatically, and what to do about the worst (remove, downgrade,
+automate, fix for good). Night pages are counted in the on-call's zone, not UTC."""
 
 from __future__ import annotations
 
@@ -6,23 +8,30 @@ import statistics
 from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from bot.alerts.updates import source_name
 from bot.text import plural
-from storage.models import Alert, AlertEvent
+from storage.models import Alert, AlertEvent, RemediationRun, TriageOverride
 
 FLAP_WINDOW = timedelta(hours=1)
-NIGHT_HOURS = range(0, 7)  # 00:00-06:59 UTC, plus 22:00 and 23:00
+NIGHT_HOURS = range(0, 7)  # 00:00-06:59 in the on-call's zone, plus 22:00 and 23:00
+PERMANENT_FIX_AT = 3  # incidents from one alert in a window: first aid is not enough
+AUTOMATE_AT = 5  # acknowledged by hand this often: a runbook action could do it
 TOP = 5
 COLUMNS = (
+    "source",
     "service",
     "alert",
     "count",
     "pages",
+    "noise",
     "TTA median",
     "TTA p90",
     "incidents",
+    "fixed automatically",
     "ignored",
     "low",
     "flapping",
@@ -37,31 +46,42 @@ def _percentile(values: list[float], p: float) -> float | None:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def _is_night(at: datetime) -> bool:
-    return at.hour in NIGHT_HOURS or at.hour >= 22
+def _is_night(at: datetime, zone: ZoneInfo) -> bool:
+    local = at.astimezone(zone)
+    return local.hour in NIGHT_HOURS or local.hour >= 22
 
 
-def _row(alerts: list[Alert], events: list[AlertEvent]) -> dict[str, Any]:
+def _row(alerts: list[Alert], events: list[AlertEvent], fixed: set[int], zone: ZoneInfo) -> dict[str, Any]:
     triggers = [e for e in events if e.kind == "triggered"]
     resolves = sorted(e.at for e in events if e.kind == "resolved")
     flaps = sum(1 for t in triggers if any(timedelta(0) < t.at - r <= FLAP_WINDOW for r in resolves))
     acks = [(a.acknowledged_at - a.first_seen_at).total_seconds() for a in alerts if a.acknowledged_at]
+    acted = sum(1 for a in alerts if a.incident_id is not None or a.acknowledged_at is not None)
+    first = alerts[0]
     return {
-        "service": alerts[0].service_name,
-        "title": alerts[0].title,
+        "source": first.source,
+        "service": first.service_name,
+        "title": first.name or first.title,
         "count": len(triggers),
         "pages": sum(1 for t in triggers if t.paged),
+        "noise_share": round(1 - acted / len(alerts), 2) if alerts else 0.0,
         "tta_median_s": statistics.median(acks) if acks else None,
         "tta_p90_s": _percentile(acks, 90),
+        "acknowledged": len(acks),
         "incidents": sum(1 for a in alerts if a.incident_id is not None),
+        "fixed_automatically": sum(1 for a in alerts if a.incident_id in fixed),
         "ignored": sum(1 for a in alerts if a.triage == "ignore"),
-        "low": sum(1 for a in alerts if a.triage == "low"),
+        "low": sum(1 for a in alerts if a.triage in ("low", "info")),
         "flapping": flaps,
-        "night_pages": sum(1 for t in triggers if t.paged and _is_night(t.at)),
+        "night_pages": sum(1 for t in triggers if t.paged and _is_night(t.at, zone)),
     }
 
 
 def _advice(row: dict[str, Any]) -> str | None:
+    if row["incidents"] >= PERMANENT_FIX_AT:
+        fixed = row["fixed_automatically"]
+        first_aid = f", {fixed} fixed automatically" if fixed else ""
+        return f"opened {row['incidents']} incidents{first_aid}: needs a permanent fix"
     if row["incidents"]:
         return None
     if row["flapping"]:
@@ -70,57 +90,118 @@ def _advice(row: dict[str, Any]) -> str | None:
         return "pages but nobody acknowledges it: remove it or route it elsewhere"
     if row["pages"]:
         return "pages but never became an incident: downgrade to low urgency"
+    if row["acknowledged"] >= AUTOMATE_AT:
+        return f"acknowledged by hand {row['acknowledged']} times: automate the fix with a runbook action"
     if row["count"] and row["ignored"] + row["low"]:
         return "never acted on: consider removing it"
     return None
 
 
-def alert_report(session: Session, since: datetime, now: datetime) -> dict[str, Any]:
-    """Figures per service and alert for the window, and the top candidates to remove or downgrade."""
+def alert_report(session: Session, since: datetime, now: datetime, zone: str = "UTC") -> dict[str, Any]:
+    """Figures per source, service and alert for the window, the top recommendations, and the
+    triage rules made from Slack that were active in it."""
     statement = (
         select(AlertEvent, Alert)
         .join(Alert, col(Alert.id) == col(AlertEvent.alert_id))
         .where(col(AlertEvent.at) >= since, col(AlertEvent.at) <= now)
     )
-    events: dict[tuple[str, str], list[AlertEvent]] = defaultdict(list)
-    alerts: dict[tuple[str, str], dict[int, Alert]] = defaultdict(dict)
+    events: dict[tuple[str, str, str], list[AlertEvent]] = defaultdict(list)
+    alerts: dict[tuple[str, str, str], dict[int, Alert]] = defaultdict(dict)
     for event, alert in session.exec(statement).all():
-        group = (alert.service_name, alert.title)
+        group = (alert.source, alert.service_name, alert.name or alert.title)
         events[group].append(event)
         assert alert.id is not None
         alerts[group][alert.id] = alert
+    fixed = _fixed_automatically(session, since, now)
+    on_call = ZoneInfo(zone)
     rows = sorted(
-        (_row(list(alerts[g].values()), events[g]) for g in events), key=lambda r: (-r["pages"], -r["count"])
+        (_row(list(alerts[g].values()), events[g], fixed, on_call) for g in events),
+        key=lambda r: (-r["pages"], -r["count"]),
     )
     candidates = [{**row, "advice": advice} for row in rows if (advice := _advice(row))][:TOP]
-    return {"since": since.isoformat(), "until": now.isoformat(), "alerts": rows, "candidates": candidates}
+    return {
+        "since": since.isoformat(),
+        "until": now.isoformat(),
+        "zone": zone,
+        "alerts": rows,
+        "candidates": candidates,
+        "slack_rules": _slack_rules(session, since, now),
+    }
+
+
+def _fixed_automatically(session: Session, since: datetime, now: datetime) -> set[int]:
+    """Incidents an automatic run fixed in the window."""
+    statement = select(RemediationRun.incident_id).where(
+        col(RemediationRun.automatic).is_(True),
+        RemediationRun.state == "succeeded",
+        col(RemediationRun.requested_at) >= since,
+        col(RemediationRun.requested_at) <= now,
+    )
+    return set(session.exec(statement).all())
+
+
+def _slack_rules(session: Session, since: datetime, now: datetime) -> list[dict[str, Any]]:
+    statement = (
+        select(TriageOverride)
+        .where(col(TriageOverride.created_at) <= now, col(TriageOverride.expires_at) >= since)
+        .order_by(col(TriageOverride.id))
+    )
+    return [
+        {
+            "id": rule.id,
+            "action": rule.action,
+            "about": rule.about,
+            "channel": rule.channel,
+            "by": rule.created_by,
+            "reason": rule.reason,
+            "until": rule.expires_at.isoformat(),
+            "reverted": rule.reverted_at.isoformat() if rule.reverted_at else None,
+            "decided": rule.applied,
+        }
+        for rule in session.exec(statement)
+    ]
 
 
 def _seconds(value: float | None) -> str:
     return "—" if value is None else f"{value / 60:.1f} min"
 
 
+def _cell(value: Any) -> str:
+    return str(value).replace("|", "\\|")
+
+
 def report_markdown(report: dict[str, Any]) -> str:
-    """The report as a Markdown table and a list of candidates."""
+    """The report as a Markdown table, the recommendations and the rules made from Slack."""
     lines = [
         f"# Alert noise report, {report['since'][:10]} to {report['until'][:10]}",
+        "",
+        f"Night pages are those between 22:00 and 07:00 {report.get('zone', 'UTC')}.",
         "",
         "| " + " | ".join(COLUMNS) + " |",
         "|" + "---|" * len(COLUMNS),
     ]
     for row in report["alerts"]:
-        title = str(row["title"]).replace("|", "\\|")
         lines.append(
-            f"| {row['service']} | {title} | {row['count']} | {row['pages']} | "
-            f"{_seconds(row['tta_median_s'])} | {_seconds(row['tta_p90_s'])} | {row['incidents']} | "
+            f"| {source_name(row['source'])} | {_cell(row['service'])} | {_cell(row['title'])} | "
+            f"{row['count']} | {row['pages']} | {row['noise_share']:.0%} | {_seconds(row['tta_median_s'])} | "
+            f"{_seconds(row['tta_p90_s'])} | {row['incidents']} | {row['fixed_automatically']} | "
             f"{row['ignored']} | {row['low']} | {row['flapping']} | {row['night_pages']} |"
         )
     if not report["alerts"]:
-        lines.append("| — | no alerts in this window | | | | | | | | | |")
-    lines += ["", "## Candidates for removal or downgrade", ""]
+        lines.append("| — | — | no alerts in this window |" + " |" * (len(COLUMNS) - 3))
+    lines += ["", "## Recommendations", ""]
     lines += [
-        f"- **{c['service']}: {c['title']}** ({plural(c['count'], 'alert')}, {plural(c['pages'], 'page')}): "
-        f"{c['advice']}"
+        f"- **{_cell(c['service'])}: {_cell(c['title'])}** ({plural(c['count'], 'alert')}, "
+        f"{plural(c['pages'], 'page')}): {c['advice']}"
         for c in report["candidates"]
     ] or ["- none: every alert that paged led to an incident"]
+    if report.get("slack_rules"):
+        lines += ["", "## Triage rules made from Slack", ""]
+        lines += [
+            f"- #{rule['id']} {rule['about']}: {rule['action']}"
+            + (f" to {rule['channel']}" if rule["channel"] else "")
+            + f" by {rule['by']} until {rule['until'][:16]} ({rule['reason']}; decided {rule['decided']})"
+            + (" — reverted" if rule["reverted"] else "")
+            for rule in report["slack_rules"]
+        ]
     return "\n".join(lines) + "\n"

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from bot.alerts.report import alert_report, report_markdown
 from bot.cli import cli
 from bot.scheduler import post_weekly_report
-from storage.models import Alert, AlertEvent
+from storage.models import Alert, AlertEvent, TriageOverride
 from storage.session import session_scope
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -94,7 +94,59 @@ def test_figures_per_service_and_alert(db):
     assert [c["title"] for c in report["candidates"]] == ["Disk usage high", "Checkout 5xx"]
     assert report["candidates"][0]["advice"].startswith("flaps")
     text = report_markdown(report)
-    assert "| Workers | Disk usage high | 12 | 12 | — | — | 0 | 0 | 1 | 6 | 12 |" in text
+    assert (
+        "| PagerDuty | Workers | Disk usage high | 12 | 12 | 100% | — | — | 0 | 0 | 0 | 1 | 6 | 12 |" in text
+    )
+    assert "| PagerDuty | Checkout API | Checkout 5xx | 5 | 5 | 0% | 6.0 min | 30.0 min |" in text
+
+
+def test_night_pages_are_counted_in_the_on_call_zone(db):
+    generate_week()  # the disk pages at 02:00 and 02:40 UTC; checkout's at 14:00 UTC
+    with session_scope() as session:
+        tokyo = alert_report(session, NOW - timedelta(days=7), NOW, "Asia/Tokyo")
+    rows = {row["title"]: row for row in tokyo["alerts"]}
+    assert rows["Disk usage high"]["night_pages"] == 0  # 11:00 and 11:40 in Tokyo
+    assert rows["Checkout 5xx"]["night_pages"] == 5  # 23:00 in Tokyo
+    assert "between 22:00 and 07:00 Asia/Tokyo" in report_markdown(tokyo)
+
+
+def test_every_source_is_reported_with_rules_made_from_slack(db):
+    with session_scope() as session:
+        start = NOW - timedelta(days=5)
+        for n in range(3):
+            row = alert(
+                session,
+                f"am-{n}",
+                "Checkout is serving HTTP 5xx errors",
+                "checkout",
+                triage="high",
+                first=start,
+            )
+            row.source, row.name = "alertmanager", "HighErrorRate"
+            row.incident_id = None
+            event(session, row, "triggered", start + timedelta(hours=n), paged=True)
+        session.add(
+            TriageOverride(
+                alert_id=row.id,
+                action="noise",
+                match={"key": row.dedup_key},
+                about="the alert Checkout is serving HTTP 5xx errors",
+                reason="known flake",
+                created_by="U0BOB",
+                created_at=start,
+                expires_at=start + timedelta(days=7),
+                applied=4,
+            )
+        )
+    with session_scope() as session:
+        report = alert_report(session, NOW - timedelta(days=7), NOW)
+    [row] = report["alerts"]
+    assert (row["source"], row["title"], row["count"]) == ("alertmanager", "HighErrorRate", 3)
+    [rule] = report["slack_rules"]
+    assert (rule["action"], rule["by"], rule["decided"]) == ("noise", "U0BOB", 4)
+    text = report_markdown(report)
+    assert "| Alertmanager | checkout | HighErrorRate | 3 | 3 |" in text
+    assert "## Triage rules made from Slack" in text and "(known flake; decided 4)" in text
 
 
 def test_report_command_prints_markdown_and_json(db, monkeypatch):
