@@ -1,8 +1,15 @@
-"""Alert storm benchmark: 10,000 signed PagerDuty webhook deliveries for 3,000 distinct alerts
-sent to `warroom serve` (its own process) by 50 concurrent senders; prints events processed per
-second end to end (first POST to last delivery processed) and whether de-duplication was exact.
+"""Alert storm benchmarks against `warroom serve` (its own process), 50 concurrent senders; each
+prints alerts processed per second end to end (first POST to last delivery processed) and
+whether de-duplication was exact.
 
-Run: python bench/alerts.py   (a temporary SQLite file unless DATABASE_URL is set)
+- `pagerduty`: 10,000 signed PagerDuty deliveries for 3,000 distinct alerts.
+- `alertmanager`: 10,000 Alertmanager alerts in 500 grouped webhooks (20 alerts each, bearer
+  token), every group sent twice as Alertmanager's retry would: 10,000 alerts counted once each.
+- `triage`: how long deciding one alert takes against 1,000 rules (none of which matches, the
+  worst case), no server.
+
+Run: python bench/alerts.py [pagerduty|alertmanager|triage]   (all three by default; a temporary
+SQLite file unless DATABASE_URL is set)
 """
 
 from __future__ import annotations
@@ -16,12 +23,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 from sqlalchemy import func, text
 from sqlmodel import col, select
 
+from bot.alerts.sources import Signal
+from bot.alerts.triage import Rule, RuleMatch, Rules
 from bot.http.runner import free_port
 from bot.http.signing import pagerduty_signature
 from bot.simulator import SlackSimulator
@@ -30,7 +40,54 @@ from storage.models import Alert, WebhookDelivery
 from storage.session import session_scope
 
 EVENTS, DISTINCT, SENDERS = 10_000, 3_000, 50
-SECRET = "whsec_bench"
+GROUPS, PER_GROUP = 500, 20
+SECRET, TOKEN = "whsec_bench", "am_bench_token"
+Request = tuple[str, dict[str, str], bytes]  # path, headers, body
+
+
+def pagerduty_requests() -> list[Request]:
+    """PagerDuty's storm: EVENTS deliveries of DISTINCT alerts, shuffled."""
+    keys = [n % DISTINCT for n in range(EVENTS)]
+    random.Random(7).shuffle(keys)
+    requests = []
+    for n in range(EVENTS):
+        payload = body(n, keys[n])
+        headers = {
+            "x-webhook-id": f"delivery-{n}",
+            "x-pagerduty-signature": pagerduty_signature(SECRET, payload),
+        }
+        requests.append(("/pagerduty/webhook", headers, payload))
+    return requests
+
+
+def alertmanager_requests() -> list[Request]:
+    """Alertmanager's storm: GROUPS notifications of PER_GROUP firing alerts, each sent twice."""
+    requests = []
+    for group in range(GROUPS):
+        alerts = [
+            {
+                "status": "firing",
+                "labels": {"alertname": f"Rule{group % 25}", "job": f"svc-{group % 20}", "instance": f"h{n}"},
+                "annotations": {"summary": f"Rule {group % 25} firing on h{n}"},
+                "startsAt": "2026-11-24T03:02:15.218Z",
+                "endsAt": "0001-01-01T00:00:00Z",
+                "generatorURL": "http://prometheus.example.com:9090/graph",
+                "fingerprint": f"{group:08x}{n:08x}",
+            }
+            for n in range(PER_GROUP)
+        ]
+        notification = {
+            "version": "4",
+            "groupKey": f'{{}}:{{alertname="Rule{group % 25}"}}',
+            "status": "firing",
+            "receiver": "warroom",
+            "externalURL": "http://alertmanager.example.com:9093",
+            "alerts": alerts,
+        }
+        payload = json.dumps(notification).encode()
+        requests += [("/alerts/alertmanager", {"authorization": f"Bearer {TOKEN}"}, payload)] * 2
+    random.Random(7).shuffle(requests)
+    return requests
 
 
 def body(n: int, key: int) -> bytes:
@@ -50,26 +107,24 @@ def body(n: int, key: int) -> bytes:
     return json.dumps({"event": event}).encode()
 
 
-async def storm(port: int) -> float:
-    """Send every delivery over SENDERS keep-alive connections; the time the first was sent.
+async def storm(port: int, requests: list[Request]) -> float:
+    """Send every request over SENDERS keep-alive connections; the time the first was sent.
 
     The sender writes HTTP/1.1 by hand: httpx's async pool spends milliseconds of CPU per request
     at this concurrency, and on a 2-core machine the bench would measure itself.
     """
-    keys = [n % DISTINCT for n in range(EVENTS)]
-    random.Random(7).shuffle(keys)
     queue: asyncio.Queue[int] = asyncio.Queue()
-    for n in range(EVENTS):
+    for n in range(len(requests)):
         queue.put_nowait(n)
     retries: list[int] = []
 
     def request(n: int) -> bytes:
-        payload = body(n, keys[n])
+        path, headers, payload = requests[n]
         head = (
-            f"POST /pagerduty/webhook HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\n"
+            f"POST {path} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\n"
             f"content-type: application/json\r\ncontent-length: {len(payload)}\r\n"
-            f"x-webhook-id: delivery-{n}\r\n"
-            f"x-pagerduty-signature: {pagerduty_signature(SECRET, payload)}\r\n\r\n"
+            + "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+            + "\r\n"
         )
         return head.encode() + payload
 
@@ -113,7 +168,13 @@ def wait_processed(started: float) -> float:
         time.sleep(0.05)
 
 
-def main() -> int:
+def server_storm(name: str) -> None:
+    """Run one storm against a fresh `warroom serve` and print what it measured."""
+    requests, alerts_expected, hits_expected = (
+        (pagerduty_requests(), DISTINCT, EVENTS)
+        if name == "pagerduty"
+        else (alertmanager_requests(), GROUPS * PER_GROUP, GROUPS * PER_GROUP)
+    )
     simulator = SlackSimulator()
     simulator.start()
     with tempfile.TemporaryDirectory() as workdir:
@@ -121,10 +182,8 @@ def main() -> int:
         upgrade(url)
         engine = open_database(url)
         with engine.begin() as connection:
-            connection.execute(text("DELETE FROM alert_events"))
-            connection.execute(text("DELETE FROM alerts"))
-            connection.execute(text("DELETE FROM webhook_deliveries"))
-            connection.execute(text("DELETE FROM jobs"))
+            for name_ in ("alert_events", "triage_overrides", "alerts", "webhook_deliveries", "jobs"):
+                connection.execute(text(f"DELETE FROM {name_}"))
         rules = Path(workdir) / "triage.yaml"
         rules.write_text("default: ignore\n")
         port = free_port()
@@ -136,6 +195,7 @@ def main() -> int:
             "DATABASE_URL": url,
             "PORT": str(port),
             "PAGERDUTY_WEBHOOK_SECRETS": SECRET,
+            "WARROOM_ALERTMANAGER_TOKEN": TOKEN,
             "WARROOM_TRIAGE_RULES": str(rules),
         }
         server = subprocess.Popen(
@@ -154,24 +214,72 @@ def main() -> int:
                 time.sleep(0.1)
             else:
                 raise SystemExit("warroom serve did not become healthy within 30 s")
-            started = asyncio.run(storm(port))
+            started = asyncio.run(storm(port, requests))
             accepted = time.monotonic() - started
             elapsed = wait_processed(started)
-            print(f"all {EVENTS} deliveries answered 2xx in {accepted:.1f} s ({EVENTS / accepted:.0f}/s)")
+            print(f"{name}: all {len(requests)} requests answered 2xx in {accepted:.1f} s")
             with session_scope() as session:
                 alerts = session.exec(select(func.count()).select_from(Alert)).one()
                 counted = session.exec(select(func.sum(Alert.count))).one()
-            exact = alerts == DISTINCT and counted == EVENTS
+            exact = alerts == alerts_expected and counted == hits_expected
             database = "Postgres" if url.startswith("postgresql") else "SQLite"
             print(
-                f"{database}: {EVENTS} events ({DISTINCT} distinct alerts) processed in {elapsed:.1f} s: "
-                f"{EVENTS / elapsed:.0f} events/s; {alerts} alerts counting {counted} events: "
-                f"dedup {'exact' if exact else 'NOT exact'}"
+                f"{name} on {database}: {hits_expected} alerts ({alerts_expected} distinct) processed in "
+                f"{elapsed:.1f} s: {hits_expected / elapsed:.0f} alerts/s; {alerts} alerts counting "
+                f"{counted}: dedup {'exact' if exact else 'NOT exact'}"
             )
         finally:
             server.terminate()
             server.wait(timeout=20)
             simulator.stop()
+
+
+def triage_speed() -> None:
+    """Decide alerts against 1,000 rules: 900 for one service or alert name each, 100 globs on
+    titles that never match (always tried), and the matching rule last of all."""
+    exact = [
+        Rule(name=f"svc-{n}", match=RuleMatch(service=f"service-{n}", severity="critical"), triage="high")
+        if n % 2
+        else Rule(name=f"alert-{n}", match=RuleMatch(source="alertmanager", alert=f"Rule{n}"), triage="low")
+        for n in range(900)
+    ]
+    globs = [
+        Rule(name=f"glob-{n}", match=RuleMatch(title=f"*disk {n} *"), triage="ignore") for n in range(99)
+    ]
+    last = Rule(name="team-payments", match=RuleMatch(labels={"team": "pay*"}), triage="low")
+    rules = Rules(rules=(*exact, *globs, last), default="high")
+    signals = [
+        Signal(
+            source="alertmanager",
+            key=f"alertmanager:{n:016x}",
+            status="firing",
+            name=f"Rule{n % 1000}",
+            title="Checkout is serving HTTP 5xx errors",
+            service=f"service-{n % 1000}",
+            labels={"team": "payments", "severity": "warning"},
+            at=datetime.now(UTC),
+        )
+        for n in range(5000)
+    ]
+    started = time.perf_counter()
+    decisions = [rules.decide(signal) for signal in signals]
+    per_alert = (time.perf_counter() - started) / len(signals)
+    expected = [
+        "alert-" + str(n % 1000) if n % 1000 < 900 and n % 2 == 0 else "team-payments" for n in range(5000)
+    ]
+    assert [rule.name if rule else None for _, rule in decisions] == expected
+    print(f"triage: {per_alert * 1000:.3f} ms per alert against {len(rules.rules)} rules (target < 1 ms)")
+
+
+def main() -> int:
+    wanted = sys.argv[1:] or ["triage", "alertmanager", "pagerduty"]
+    for name in wanted:
+        if name == "triage":
+            triage_speed()
+        elif name in ("pagerduty", "alertmanager"):
+            server_storm(name)
+        else:
+            raise SystemExit(f"unknown benchmark {name!r}: use pagerduty, alertmanager or triage")
     return 0
 
 

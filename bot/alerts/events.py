@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bot.alerts.sources import Signal
+from bot.alerts.sources import Signal, Stored
 from bot.incidents.errors import InvalidInput
 from storage.text import load_json
 
@@ -39,14 +39,14 @@ _TEXTS: dict[tuple[str, ...], int | None] = {
 
 def read_delivery(body: str) -> dict[str, Any] | list[Signal]:
     """A stored delivery: PagerDuty's event, or the signals another source's alerts were read
-    into; InvalidInput saying what is wrong with it."""
-    envelope = _load(body)
-    if isinstance(envelope, dict) and isinstance(envelope.get("signals"), list):
+    into (kept by Warroom itself, so read straight into their model); InvalidInput saying what is
+    wrong with it."""
+    if body.startswith('{"source":'):
         try:
-            return [Signal.model_validate(signal) for signal in envelope["signals"]]
+            return Stored.model_validate_json(body).signals
         except ValidationError as exc:
             raise InvalidInput(f"a stored signal does not fit: {exc.errors()[0]['msg']}") from None
-    return _event(envelope)
+    return _event(_load(body))
 
 
 def read_event(body: str) -> dict[str, Any]:

@@ -133,7 +133,7 @@ def with_overrides(session: Session, rules: Rules, at: datetime) -> Rules:
         )
         for override in active_overrides(session, at)
     ]
-    return rules.model_copy(update={"rules": (*made, *rules.rules)}) if made else rules
+    return rules.replaced(rules=(*made, *rules.rules)) if made else rules
 
 
 def count_applied(session: Session, decided: dict[str, int]) -> None:

@@ -64,9 +64,17 @@ class Signal(BaseModel):
         """The incident severity (1-4) the alert's own severity names, if it names one."""
         return severity_level(self.severity)
 
-    def stored(self) -> dict[str, Any]:
-        """The signal as JSON, as a delivery keeps it."""
-        return self.model_dump(mode="json")
+
+class Stored(BaseModel):
+    """A delivery's body as Warroom keeps it for a source other than PagerDuty."""
+
+    source: str
+    signals: list[Signal]
+
+
+def stored_body(source: Source, signals: list[Signal]) -> str:
+    """The delivery's body to keep: its signals as JSON."""
+    return Stored(source=source, signals=signals).model_dump_json()
 
 
 def severity_level(severity: str) -> int | None:
@@ -163,7 +171,8 @@ def _grouped(source: Source, group: Group, alert: GroupedAlert) -> Signal:
         labels=labels,
         links=tuple(Link(text=text, url=url) for text, url in links if _LINK.match(url)),
         at=_utc(alert.endsAt if alert.status == "resolved" and alert.endsAt else alert.startsAt),
-        raw=alert.model_dump(mode="json") | {"receiver": group.receiver, "groupKey": group.groupKey},
+        raw=alert.model_dump(mode="json", exclude={"labels"})
+        | {"receiver": group.receiver, "groupKey": group.groupKey},
     )
 
 
@@ -180,7 +189,7 @@ def _generic(alert: GenericAlert) -> Signal:
         labels=alert.labels,
         links=tuple(alert.links),
         at=_utc(alert.occurred_at or datetime.now(UTC)),
-        raw=alert.model_dump(mode="json"),
+        raw=alert.model_dump(mode="json", exclude={"labels", "title", "links"}),
     )
 
 

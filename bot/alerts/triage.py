@@ -10,11 +10,12 @@ alert never seen before may be an outage until someone sorts it).
 from __future__ import annotations
 
 import fnmatch
+import heapq
 import logging
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
@@ -22,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 from bot.alerts.sources import Signal
 
 log = logging.getLogger(__name__)
+_GLOB = re.compile(r"[*?\[]")
 Decision = Literal["high", "low", "info", "ignore"]
 _FIELDS: dict[str, Callable[[Signal], str]] = {
     "key": lambda signal: signal.key,
@@ -33,6 +35,9 @@ _FIELDS: dict[str, Callable[[Signal], str]] = {
     "urgency": lambda signal: signal.urgency,
     "priority": lambda signal: signal.severity if signal.source == "pagerduty" else "",
 }
+
+
+_INDEXED = ("key", "alert", "title", "service", "severity", "source", "urgency", "priority")
 
 
 class RuleMatch(BaseModel):
@@ -50,21 +55,35 @@ class RuleMatch(BaseModel):
     urgency: str = "*"
     priority: str = "*"
     labels: dict[str, str] = Field(default_factory=dict)
-    _tests: tuple[Callable[[Signal], bool], ...] = PrivateAttr(default=())
+    _tests: tuple[tuple[Callable[[Signal], str | None], re.Pattern[str]], ...] = PrivateAttr(default=())
 
     def model_post_init(self, context: object) -> None:
         """Compile each glob once: a thousand rules are tried on every alert."""
-        tests: list[Callable[[Signal], bool]] = []
-        for name, read in _FIELDS.items():
-            if (pattern := getattr(self, name)) != "*":
-                tests.append(_field_test(read, _compile(pattern)))
-        for label, pattern in self.labels.items():
-            tests.append(_label_test(label, _compile(pattern)))
+        tests: list[tuple[Callable[[Signal], str | None], re.Pattern[str]]] = [
+            (read, _compile(getattr(self, name)))
+            for name, read in _FIELDS.items()
+            if getattr(self, name) != "*"
+        ]
+        tests += [(_label_reader(label), _compile(pattern)) for label, pattern in self.labels.items()]
         self._tests = tuple(tests)
 
     def matches(self, signal: Signal) -> bool:
         """Whether the alert has everything this match asks for."""
-        return all(test(signal) for test in self._tests)
+        return all(
+            (value := read(signal)) is not None and pattern.match(value) for read, pattern in self._tests
+        )
+
+    def exact(self) -> tuple[str, str] | None:
+        """A field this match needs to equal one value (no glob), the most telling one first:
+        rules are looked up by it instead of all being tried."""
+        for name in _INDEXED:
+            pattern = getattr(self, name)
+            if pattern != "*" and not _GLOB.search(pattern):
+                return name, pattern.lower()
+        for label, pattern in sorted(self.labels.items()):
+            if not _GLOB.search(pattern):
+                return f"label:{label}", pattern.lower()
+        return None
 
 
 class Rule(BaseModel):
@@ -89,9 +108,25 @@ class Rules(BaseModel):
     default_notice_channel: str | None = None
     info_channel: str | None = None
 
+    _exact: dict[tuple[str, str], list[int]] = PrivateAttr(default_factory=dict)
+    _always: list[int] = PrivateAttr(default_factory=list)
+
+    def model_post_init(self, context: object) -> None:
+        """Index the rules by the one value each needs exactly; the rest are always tried."""
+        for position, rule in enumerate(self.rules):
+            if (exact := rule.match.exact()) is not None:
+                self._exact.setdefault(exact, []).append(position)
+            else:
+                self._always.append(position)
+
     def decide(self, signal: Signal) -> tuple[Decision, Rule | None]:
-        """The decision for an alert and the rule that made it (None: the default)."""
-        for rule in self.rules:
+        """The decision for an alert and the rule that made it (None: the default): the first
+        rule, in file order, that matches."""
+        values = [(name, _FIELDS[name](signal).lower()) for name in _INDEXED]
+        values += [(f"label:{label}", value.lower()) for label, value in signal.labels.items()]
+        found = [self._exact[value] for value in values if value in self._exact]
+        for position in heapq.merge(self._always, *found):
+            rule = self.rules[position]
             if rule.match.matches(signal):
                 return rule.triage, rule
         return self.default or "high", None
@@ -105,9 +140,9 @@ class Rules(BaseModel):
             return self.info_channel or self.default_notice_channel
         return self.notice_channels.get(service, self.default_notice_channel)
 
-    def rule(self, name: str) -> Rule | None:
-        """The rule of that name."""
-        return next((rule for rule in self.rules if rule.name == name), None)
+    def replaced(self, **changes: Any) -> Rules:
+        """These rules with some fields changed, indexed anew (a model copy keeps the old index)."""
+        return Rules(**{name: getattr(self, name) for name in type(self).model_fields} | changes)
 
 
 def load_rules(path: Path, unknown: Decision = "high") -> Rules:
@@ -121,16 +156,13 @@ def load_rules(path: Path, unknown: Decision = "high") -> Rules:
     except (yaml.YAMLError, ValidationError) as exc:
         log.error("triage rules in %s are invalid, every alert is triaged %s: %s", path, unknown, exc)
         return Rules(default=unknown)
-    return rules if rules.default else rules.model_copy(update={"default": unknown})
+    return rules if rules.default else rules.replaced(default=unknown)
 
 
 def _compile(pattern: str) -> re.Pattern[str]:
     return re.compile(fnmatch.translate(pattern), re.IGNORECASE)
 
 
-def _field_test(read: Callable[[Signal], str], pattern: re.Pattern[str]) -> Callable[[Signal], bool]:
-    return lambda signal: pattern.match(read(signal)) is not None
-
-
-def _label_test(label: str, pattern: re.Pattern[str]) -> Callable[[Signal], bool]:
-    return lambda signal: label in signal.labels and pattern.match(signal.labels[label]) is not None
+def _label_reader(label: str) -> Callable[[Signal], str | None]:
+    """A label's value; None (matching no pattern) for an alert without it."""
+    return lambda signal: signal.labels.get(label)

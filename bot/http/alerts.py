@@ -14,7 +14,6 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 import time
 from collections.abc import Awaitable, Callable
 
@@ -23,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from bot.alerts.events import MAX_DEPTH
-from bot.alerts.sources import Source, read_group
+from bot.alerts.sources import Source, read_group, stored_body
 from bot.deps import Deps
 from bot.http.deliveries import GroupCommit, answer, read_capped
 from bot.http.signing import MAX_SKEW_SECONDS, webhook_signature
@@ -75,7 +74,7 @@ def _route(
             return answer(400, "body is not UTF-8")
         except (ValueError, InvalidInput) as exc:
             return answer(400, f"body is not an alert Warroom can read: {exc}")
-        envelope = json.dumps({"source": source, "signals": [signal.stored() for signal in signals]})
+        envelope = stored_body(source, signals)
         delivery_id = f"{source}:{hashlib.sha256(body).hexdigest()}"
         if not await writer.store(delivery_id, envelope):
             return answer(200, "duplicate delivery")
