@@ -25,6 +25,8 @@ from bot.text import plural
 
 Out = Callable[[str], None]
 WEBHOOK_SECRET = "whsec_demo"
+ALERTMANAGER_TOKEN = "am_demo_token"
+ALERTS_CHANNEL = "C0ALERTS"  # the sample triage.yaml's notice channel
 STORY_LENGTH = timedelta(hours=1)
 CLOSE_FORM = {
     "customer_impact": "Card payments failed at checkout; customers saw an error page.",
@@ -46,6 +48,8 @@ def run_demo(*, latency: float = 0.0, out: Out = print) -> None:
     automation.start()
     pagerduty.start()
     simulator.set_latency(latency)
+    simulator.add_channel("alerts", channel_id=ALERTS_CHANNEL, members=[simulator.bot_user_id])
+    simulator.add_usergroup("S0TRIAGE", ["U0DAVE"])
     with tempfile.TemporaryDirectory(prefix="warroom-demo-") as workdir:
         settings = local_settings(
             simulator,
@@ -57,6 +61,8 @@ def run_demo(*, latency: float = 0.0, out: Out = print) -> None:
             pagerduty_api_url=pagerduty.base_url,
             pagerduty_from_email="warroom@example.com",
             pagerduty_webhook_secrets=WEBHOOK_SECRET,
+            warroom_alertmanager_token=ALERTMANAGER_TOKEN,
+            warroom_triage_group="S0TRIAGE",
         )
         story = StoryClock(clock.now() - STORY_LENGTH)
         slack = LocalWarroom(simulator, settings)
@@ -127,7 +133,9 @@ def _play(scene: Scene, automation: AutomationEndpoint) -> None:
     scene.type("U0BOB", "timeline", room)
     scene.later(3)
     _alert_storm(scene)
-    scene.later(10)
+    scene.later(5)
+    _noisy_disk(scene)
+    scene.later(5)
     _close(scene, room)
 
 
@@ -150,6 +158,21 @@ def _alert_storm(scene: Scene) -> None:
     scene.type("U0CAROL", "ic <@U0CAROL|carol>", room)
     scene.type("U0CAROL", 'page "Orders DB" checkout errors point at the orders database', room)
     scene.type("U0CAROL", "oncall", room)
+
+
+def _noisy_disk(scene: Scene) -> None:
+    """Alertmanager sends a warning: a low notice with triage buttons; Dave (triage group) marks
+    it as noise for a week, and the same alert firing again is only counted."""
+    labels = {"alertname": "DiskFillingUp", "job": "workers", "instance": "worker-3", "severity": "warning"}
+    scene.prometheus(labels, "Disk on worker-3 will be full within 24 h")
+    notice = scene.slack.sim.channel(ALERTS_CHANNEL)["messages"][-1]
+    scene.click(
+        "U0DAVE", ALERTS_CHANNEL, "alert.noise", str(notice["blocks"][-1]["elements"][0]["value"]), notice
+    )
+    scene.fill_form("U0DAVE", {"scope": "labels", "days": "7", "reason": "worker-3 is replaced on Friday"})
+    scene.later(30)
+    scene.prometheus(labels, "Disk on worker-3 will be full within 24 h", again=True)
+    scene.type("U0DAVE", "triage", ALERTS_CHANNEL)
 
 
 class Scene:
@@ -245,17 +268,25 @@ class Scene:
             self.slack.settle()
         self._show_new()
 
-    def click(self, user: str, channel: str, action_id: str, value: str) -> None:
-        """Press a button in a channel."""
+    def click(
+        self, user: str, channel: str, action_id: str, value: str, message: dict[str, Any] | None = None
+    ) -> None:
+        """Press a button in a channel (on `message`, when it matters which)."""
         self.out(f"\n@{_name(self.slack, user)} presses {action_id.split('.')[-1].capitalize()}")
+        ts = message["ts"] if message else "0"
         self.slack.person.interaction(
             {
                 "type": "block_actions",
                 "user": {"id": user, "team_id": "T0TEAM"},
                 "team": {"id": "T0TEAM"},
-                "trigger_id": f"demo.{user}",
+                "trigger_id": f"demo.{user}.{len(self.slack.sim.calls)}",
                 "channel": {"id": channel},
-                "container": {"type": "message", "message_ts": "0", "channel_id": channel},
+                "container": {"type": "message", "message_ts": ts, "channel_id": channel},
+                **(
+                    {"message": {"ts": ts, "text": message["text"], "blocks": message["blocks"]}}
+                    if message
+                    else {}
+                ),
                 "actions": [
                     {
                         "action_id": action_id,
@@ -269,6 +300,35 @@ class Scene:
         )
         self.slack.settle()
         self._show_new()
+
+    def prometheus(self, labels: dict[str, str], summary: str, *, again: bool = False) -> None:
+        """Alertmanager notifies its webhook receiver of one firing alert (a new start when `again`)."""
+        self.out(
+            f"\nAlertmanager: {labels['alertname']} firing on {labels['instance']} ({labels['severity']})"
+        )
+        alert = {
+            "status": "firing",
+            "labels": labels,
+            "annotations": {"summary": summary},
+            "startsAt": clock.now().isoformat(),
+            "endsAt": "0001-01-01T00:00:00Z",
+            "generatorURL": "http://prometheus.example.com:9090/graph?g0.expr=disk",
+            "fingerprint": "5d1e2f3a4b5c6d7e",
+        }
+        group = {
+            "version": "4",
+            "groupKey": '{}:{alertname="DiskFillingUp"}',
+            "status": "firing",
+            "alerts": [alert],
+        }
+        headers = {"authorization": f"Bearer {ALERTMANAGER_TOKEN}"}
+        posted = len(self.slack.sim.calls_to("chat.postMessage"))
+        answer = httpx.post(f"{self.slack.server.url}/alerts/alertmanager", json=group, headers=headers)
+        self.out(f"  (Warroom answered Alertmanager {answer.status_code})")
+        self.slack.settle()
+        self._show_new()
+        if again and len(self.slack.sim.calls_to("chat.postMessage")) == posted:
+            self.out("  (no notice: the rule made from Slack ignores it, so it is only counted)")
 
     def latest_run(self) -> str:
         """The id of the newest remediation request, from its Approve button."""

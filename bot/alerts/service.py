@@ -175,15 +175,16 @@ def _record_triggers(session: Session, triggers: Hits, rules: Rules, bot: str) -
     if missing := [key for key in triggers if key not in ids]:  # created by a concurrent batch
         found = select(alerts.c.dedup_key, alerts.c.id).where(alerts.c.dedup_key.in_(missing))
         ids.update(session.execute(found).all())
-    count_applied(
-        session,
-        Counter(alert.rule for alert, _ in quiet)
-        + Counter(result.alert.rule for result in results if result.alert is not None),
-    )
+    decided = Counter(alert.rule for alert, _ in quiet)
+    decided += Counter(result.alert.rule for result in results if result.alert is not None)
     again = {key: hits for key, hits in triggers.items() if key in seen or hits[0].source == "pagerduty"}
     rooms, followed = _join_open_rooms(session, again, ids)
     anew = {key: hits for key, hits in again.items() if key in seen and key not in followed}
     results += rooms + _triage_again(session, anew, rules, ids, triaged, bot)
+    decided += Counter(
+        session.get_one(Alert, ids[key]).rule for key in anew if anew[key][0].source != "pagerduty"
+    )
+    count_applied(session, decided)
     _count_hits(session, triggers, ids, triaged)
     return results
 

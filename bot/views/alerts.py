@@ -139,7 +139,7 @@ def override_line(override: TriageOverride) -> str:
     return (
         f"#{override.id} {escape_mrkdwn(override.about)}: {what} by <@{override.created_by}> "
         f"until {slack_date(override.expires_at)} ({escape_mrkdwn(override.reason)}; "
-        f"decided {override.applied} new)"
+        f"{override.applied} alerts decided since)"
     )
 
 

@@ -65,6 +65,10 @@ def test_demo_prints_what_people_see():
     assert "- [ ] Page on checkout 5xx before customers notice (@carol, due " in out
     assert "| note | @carol | Error rate is back under 0.5% after the rollback (added by @alice) |" in out
     assert "## Summary\n\nResolved: Rolled back to v41" in out
+    assert "(Warroom answered Alertmanager 202)" in out
+    assert "#alerts @warroom: :bell: Low-urgency Alertmanager alert on *workers*: Disk on worker-3" in out
+    assert ":broom: #1 alerts labelled alertname=DiskFillingUp" in out and "marked as noise by @dave" in out
+    assert "(no notice: the rule made from Slack ignores it, so it is only counted)" in out
 
 
 def serve_env(monkeypatch, url: str) -> None:
