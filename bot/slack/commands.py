@@ -25,7 +25,7 @@ HELP_TOPICS = (
         ("ic", "role", "sev", "status", "note", "update", "timeline", "resolve", "reopen"),
     ),
     ("Runbooks and fixes", ("runbooks", "run", "killswitch")),
-    ("Paging", ("page", "oncall")),
+    ("Paging and alerts", ("page", "oncall", "triage")),
     ("Afterwards", ("close", "postmortem", "followup", "followups")),
 )
 

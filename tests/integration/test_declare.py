@@ -246,7 +246,7 @@ def test_help_is_in_sections_by_topic_well_inside_slacks_limit_and_names_every_s
         "*Start*",
         "*Run it: in its war room, or name it first (`/incident INC-4 sev 2`)*",
         "*Runbooks and fixes*",
-        "*Paging*",
+        "*Paging and alerts*",
         "*Afterwards*",
     ]
     assert all(len(section) <= 2500 for section in sections)  # Slack's limit is 3,000
