@@ -117,6 +117,18 @@ def declare_for_alert(session: Session, alert_id: int, *, by: str, at: datetime)
     return session.get_one(Incident, alert.incident_id), result.opened is not None
 
 
+def alerts_of(session: Session, incident_id: int) -> list[Alert]:
+    """The alerts that opened or joined an incident, oldest first."""
+    statement = select(Alert).where(Alert.incident_id == incident_id).order_by(Alert.id)  # type: ignore[arg-type]
+    return list(session.exec(statement))
+
+
+def room_text(alert: Alert) -> str:
+    """An alert as its war room shows it (mrkdwn, escaped, with its links)."""
+    text = f":rotating_light: {source_name(alert.source)} alert: {escape_mrkdwn(alert.title)}"
+    return text + _links(alert)
+
+
 def has_pending(session: Session) -> bool:
     """Whether a stored delivery waits to be processed (one indexed lookup)."""
     deliveries = table(WebhookDelivery)
@@ -262,17 +274,20 @@ def notice_text(alert: Alert, mention: str | None) -> str:
     """A low or info alert's notice (mrkdwn, its text escaped)."""
     service = escape_mrkdwn(alert.service_name or "an unknown service")
     what = f"{source_name(alert.source)} alert on *{service}*: {escape_mrkdwn(alert.title)}"
-    links = [f"<{link['url']}|{escape_mrkdwn(link['text'])}>" for link in alert.raw.get("_links", [])]
     text = (
         f":bell: Low-urgency {what} (not paged by Warroom)"
         if alert.triage == "low"
         else f":information_source: {what}"
     )
-    if links:
-        text += " · " + " · ".join(links)
+    text += _links(alert)
     if mention:
         text = f"{'<!subteam^' + mention + '>' if mention.startswith('S') else '<@' + mention + '>'} {text}"
     return text
+
+
+def _links(alert: Alert) -> str:
+    links = [f"<{link['url']}|{escape_mrkdwn(link['text'])}>" for link in alert.raw.get("_links", [])]
+    return "".join(f" · {link}" for link in links)
 
 
 def _count_hits(session: Session, triggers: Hits, ids: dict[str, int], triaged: dict[str, str]) -> None:

@@ -25,7 +25,7 @@ from bot.alerts.triage import Rules
 from bot.deps import Deps
 from bot.flows.effects import post_once, retry_since
 from bot.flows.linked import LINE, record_line
-from bot.flows.rooms import record_room
+from bot.flows.rooms import ALERT_BLOCK, record_room
 from bot.incidents.service import get_incident
 from bot.jobs import faults, queue
 from bot.jobs.queue import Claimed
@@ -51,6 +51,7 @@ def register(deps: Deps) -> None:
     """Run delivery, notice and line jobs in this process."""
     deps.jobs.register(DELIVERIES, lambda job: process_deliveries(deps))
     deps.jobs.register(NOTICE, lambda job: post_notice(deps, job))
+    deps.jobs.register(ALERT_BLOCK, lambda job: post_notice(deps, job))
     deps.jobs.register(LINE, lambda job: post_line(deps, job))
 
 
@@ -90,7 +91,8 @@ def process_and_record(session: Session, rules: Rules, bot: str, at: datetime) -
 async def post_notice(deps: Deps, job: Claimed) -> None:
     """A low or info alert's notice, with its triage buttons, once."""
     text = str(job.payload["text"])
-    blocks = notice_blocks(text, int(job.payload["alert"]), low=bool(job.payload.get("low", True)))
+    room = bool(job.payload.get("room"))
+    blocks = notice_blocks(text, int(job.payload["alert"]), low=bool(job.payload.get("low", True)), room=room)
     since = retry_since(job)
     await post_once(deps, str(job.payload["channel"]), text, key=job.key, since=since, blocks=blocks)
     faults.step("alerts.notice_posted")

@@ -26,6 +26,7 @@ from sqlmodel import Session
 from bot import clock
 from bot.adapters.slack import NameTaken, SlackCallFailed
 from bot.alerts.links import Linked, opened_by
+from bot.alerts.service import alerts_of, room_text
 from bot.deps import Deps
 from bot.errors import WarroomError
 from bot.flows.paging import PAGE, page_key
@@ -40,6 +41,7 @@ from storage.session import run_in_session
 
 log = logging.getLogger(__name__)
 KIND = "room.open"
+ALERT_BLOCK = "alert.block"  # an alert shown in its war room with its triage buttons
 NAME_ATTEMPTS = 10
 # How much earlier than the job Slack may date a channel it made: clocks differ, `created` is
 # whole seconds.
@@ -248,11 +250,22 @@ def _ready(
     """Mark the room ready and, with it, record the page the declare form chose."""
     incident_id = int(job.payload["incident_id"])
     incident = mark_room_ready(session, incident_id, card_ts=card_ts, broadcast_ts=broadcast_ts, at=at)
+    if incident is not None:
+        record_alert_blocks(session, incident, at)
     service = job.payload.get("page_service")
     if incident is not None and service:
         payload = {"incident_id": incident_id, "service_id": str(service), "user": incident.declared_by}
         queue.record(session, PAGE, page_key(incident_id, str(service)), payload, at=at, tell=_tell(incident))
     return incident
+
+
+def record_alert_blocks(session: Session, incident: Incident, at: datetime) -> None:
+    """With a war room opened for alerts, the job posting each alert there with its triage
+    buttons (no Declare: this is its incident)."""
+    assert incident.id is not None and incident.channel_id is not None
+    for alert in alerts_of(session, incident.id):
+        payload = {"channel": incident.channel_id, "text": room_text(alert), "alert": alert.id, "room": True}
+        queue.record(session, ALERT_BLOCK, f"alert:{alert.id}:room:{incident.id}", payload, at=at)
 
 
 def _tell(incident: Incident) -> dict[str, Any] | None:

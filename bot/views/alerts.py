@@ -26,14 +26,15 @@ _TITLES = {"noise": "Mark as noise", "downgrade": "Downgrade to low", "route": "
 _DONE = {"noise": "marked as noise", "downgrade": "downgraded to low", "route": "routed to"}
 
 
-def notice_blocks(text: str, alert_id: int, *, low: bool) -> list[dict[str, Any]]:
-    """An alert notice: its text, then Declare, Acknowledge, Mark as noise…, Downgrade to low…
-    (for an info notice: low is already quieter than high) and Route to…."""
+def notice_blocks(text: str, alert_id: int, *, low: bool, room: bool = False) -> list[dict[str, Any]]:
+    """An alert notice: its text, then Declare (not in the alert's own war room), Acknowledge,
+    Mark as noise…, Downgrade to low… (not on a low or info notice: low is already that quiet)
+    and Route to…."""
     buttons = [
-        _button("Declare incident", DECLARE, alert_id, style="primary"),
+        *([] if room else [_button("Declare incident", DECLARE, alert_id, style="primary")]),
         _button("Acknowledge", ACKNOWLEDGE, alert_id),
         _button("Mark as noise…", NOISE, alert_id),
-        *([] if low else [_button("Downgrade to low…", DOWNGRADE, alert_id)]),
+        *([] if low and not room else [_button("Downgrade to low…", DOWNGRADE, alert_id)]),
         _button("Route to…", ROUTE, alert_id),
     ]
     return [

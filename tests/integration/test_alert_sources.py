@@ -103,6 +103,10 @@ def test_an_alertmanager_group_opens_one_incident_per_alert_however_often_it_is_
     assert [link["text"] for link in opened[0].data["links"]] == ["graph", "runbook"]
     room = app.sim.channel(incidents[0].channel_id)
     assert room["name"].startswith("inc-")
+    [block] = [m for m in room["messages"] if m["text"].startswith(":rotating_light: Alertmanager alert:")]
+    assert "<https://runbooks.example.com/checkout/high-error-rate|runbook>" in block["text"]
+    buttons = [e["text"]["text"] for b in block["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert buttons == ["Acknowledge", "Mark as noise…", "Downgrade to low…", "Route to…"]
 
 
 def test_a_group_sent_again_with_one_more_alert_counts_only_the_new_one(app):
