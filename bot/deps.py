@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from bot.adapters.pagerduty import PagerDutyGateway
@@ -14,6 +14,7 @@ from bot.jobs.queue import Claimed
 from bot.playbooks.loader import load_for_app
 from bot.playbooks.matching import Catalog
 from bot.worker import Worker
+from storage.session import Together
 
 
 @dataclass
@@ -27,6 +28,7 @@ class Deps:
     catalog: Catalog
     rules: Rules
     pagerduty: PagerDutyGateway | None
+    together: Together = field(default_factory=Together)  # request-path writes, one commit per burst
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Deps:

@@ -121,6 +121,64 @@ async def run_in_session(work: Callable[..., T], /, *args: Any, **kwargs: Any) -
     return await asyncio.to_thread(in_session, work, *args, **kwargs)
 
 
+class Together:
+    """Runs the transactions that arrive while one is being written as one transaction, each in
+    its own savepoint: concurrent writes that would queue on one lock (the next incident number)
+    cost one commit between them. Each caller gets its own result or exception."""
+
+    def __init__(self, most: int = 100) -> None:
+        self._most = most
+        self._waiting: list[
+            tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any], asyncio.Future[Any]]
+        ] = []
+        self._writing = False
+
+    async def run(self, work: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """`work(session, *args, **kwargs)`, committed with whatever else is waiting."""
+        done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._waiting.append((work, args, kwargs, done))
+        if not self._writing:
+            self._writing = True
+            asyncio.get_running_loop().create_task(self._write())
+        return await done
+
+    async def _write(self) -> None:
+        try:
+            while self._waiting:
+                group, self._waiting = self._waiting[: self._most], self._waiting[self._most :]
+                try:
+                    outcomes = await run_in_session(_each_in_savepoint, [(w, a, k) for w, a, k, _ in group])
+                except Exception as exc:
+                    outcomes = [(False, exc)] * len(group)
+                for (*_, done), (ok, value) in zip(group, outcomes, strict=True):
+                    if ok:
+                        done.set_result(value)
+                    else:
+                        done.set_exception(value)
+        finally:
+            self._writing = False
+
+
+def _each_in_savepoint(
+    session: Session, works: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]]
+) -> list[tuple[bool, Any]]:
+    if len(works) == 1:  # alone: no savepoint to pay for
+        work, args, kwargs = works[0]
+        return [(True, work(session, *args, **kwargs))]
+    outcomes: list[tuple[bool, Any]] = []
+    for work, args, kwargs in works:
+        try:
+            with session.begin_nested():
+                outcomes.append((True, work(session, *args, **kwargs)))
+        except DBAPIError as exc:
+            if exc.connection_invalidated:
+                raise  # the whole transaction is run again on a fresh connection
+            outcomes.append((False, exc))
+        except Exception as exc:  # this caller's failure, not the others'
+            outcomes.append((False, exc))
+    return outcomes
+
+
 def take_turn(session: Session, name: str) -> bool:
     """Whether this transaction may do the periodic job `name` now.
 

@@ -26,7 +26,6 @@ from bot.views.declare import (
     service_choice,
     service_options,
 )
-from storage.session import run_in_session
 
 OPTIONS_TIMEOUT = 2.0  # seconds: Slack shows no options after 3
 
@@ -73,7 +72,7 @@ def register(app: AsyncApp, deps: Deps, router: Router) -> None:
             await ack(response_action="errors", errors=problems)
             return
         context = modal_context(view)
-        await run_in_session(
+        await deps.together.run(
             declare,
             declaration,
             page_service=service_choice(view),
@@ -129,7 +128,7 @@ async def on_drill_command(ctx: CommandContext) -> None:
 async def _declare_now(ctx: CommandContext, declaration: Declaration) -> None:
     """Declare from a command: record it and its room's opening, ack with its number."""
     command = ctx.command
-    incident, created = await run_in_session(
+    incident, created = await ctx.deps.together.run(
         declare,
         declaration,
         by=ctx.user_id,
