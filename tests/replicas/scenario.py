@@ -27,6 +27,7 @@ import httpx
 from sqlalchemy import text
 from sqlmodel import select
 
+from bot.flows.runs import CRASHED
 from bot.http.signing import pagerduty_signature
 from bot.jobs.queue import QUEUED, RUNNING
 from bot.simulator import SlackSimulator
@@ -403,8 +404,13 @@ class Scenario:
             counts[f"note:{k}"] = [notes.count(f"Note {k} cache flushed")]
         for n, sev in enumerate((1, 2, 4, 1)):
             counts[f"sev:{n}"] = [posts(self.rooms[RUN_ROOMS + n], f"to *SEV{sev}*")]
+        ended = {r.id: r for r in in_session(lambda s: list(s.exec(select(RemediationRun))))}
         for n, run in enumerate(self.runs):
-            counts[f"approve:{n}"] = [hits.count(f"warroom-run-{run}")]
+            sent = hits.count(f"warroom-run-{run}")
+            # a non-idempotent action whose sender was killed mid-send is never sent again: it
+            # ends `unknown` and the room is told to check by hand (at most once, as promised)
+            told = not sent and ended[run].state == "unknown" and ended[run].outcome == CRASHED
+            counts[f"approve:{n}"] = [1 if told else sent]
         for k in range(8):
             title = f"Checkout 5xx burst {k}"
             counts[f"pagerduty:{k}"] = [
