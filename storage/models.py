@@ -214,7 +214,10 @@ class Alert(SQLModel, table=True):
     """One alert from any source (repeats collapse into it with a count) and how it was triaged."""
 
     __tablename__ = "alerts"
-    __table_args__ = (UniqueConstraint("dedup_key", name="uq_alerts_dedup_key"),)
+    __table_args__ = (
+        UniqueConstraint("dedup_key", name="uq_alerts_dedup_key"),
+        Index("ix_alerts_group_key", "group_key"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     dedup_key: str = Field(max_length=255)
@@ -222,6 +225,7 @@ class Alert(SQLModel, table=True):
     name: str = Field(default="", max_length=200)  # the alert rule's name (Alertmanager's alertname)
     severity: str = Field(default="", max_length=50)
     labels: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    group_key: str = Field(default="", max_length=255)  # the notification group it came in
     pd_incident_id: str = Field(default="", max_length=64)
     service_id: str = Field(default="", max_length=64)
     service_name: str = Field(default="", max_length=200)

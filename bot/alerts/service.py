@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, case, insert, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from bot.alerts.events import read_delivery
 from bot.alerts.links import link_pd_incident, linked
@@ -217,7 +217,9 @@ def _triage_again(
         alert.triage, alert.rule = decision, rule.name if rule else "default"
         triaged[key] = decision
         episode = f"{hit.at.timestamp():.0f}"
-        if decision == "high":
+        if decision == "high" and (incident := _group_incident(session, alert)) is not None:
+            results.append(_join_group(session, alert, incident))
+        elif decision == "high":
             results.append(_declare(session, alert, _severity(hit, rule), bot, hit.at, episode=episode))
         elif notice := _notice(alert, rules, rule, key=f"alert:{ids[key]}:notice:{episode}"):
             results.append(notice)
@@ -325,16 +327,47 @@ def _paged(hit: Signal, triage: str) -> bool:
 
 
 def _open_incident(session: Session, alert: Alert, severity: Severity, bot: str) -> Processed | None:
-    """Store a high alert and open its incident; None if another worker stored it first."""
+    """Store a high alert and open its incident, or have it join the open incident of its group
+    (Alertmanager and Grafana group alerts that are one problem); None if another worker stored
+    it first."""
     try:
         with session.begin_nested():
             session.add(alert)
             session.flush()
+            if (incident := _group_incident(session, alert)) is not None:
+                return _join_group(session, alert, incident)
             return _declare(session, alert, severity, bot, alert.first_seen_at)
     except IntegrityError as exc:
         if not is_unique_violation(exc):
             raise
         return None
+
+
+def _group_incident(session: Session, alert: Alert) -> Incident | None:
+    """The open incident another alert of the same notification group opened or joined."""
+    if not alert.group_key:
+        return None
+    statement = (
+        select(Incident)
+        .join(Alert, Alert.incident_id == Incident.id)  # type: ignore[arg-type]
+        .where(
+            Alert.source == alert.source,
+            Alert.group_key == alert.group_key,
+            Alert.id != alert.id,
+            col(Incident.closed_at).is_(None),
+        )
+        .limit(1)
+    )
+    return session.exec(statement).first()
+
+
+def _join_group(session: Session, alert: Alert, incident: Incident) -> Processed:
+    assert incident.id is not None and alert.id is not None
+    alert.incident_id = incident.id
+    text = f"{source_name(alert.source)} alert of the same group: {alert.title}"
+    record_event(session, incident, "alert", at=alert.first_seen_at, text=text, data={"alert": alert.id})
+    line = f":rotating_light: {escape_mrkdwn(text)}{_links(alert)}"
+    return Processed(alert=alert, linked=incident, line=line, key=f"alert:{alert.id}:joined")
 
 
 def _set_aside(session: Session, pk: int, at: datetime, outcome: str) -> None:
@@ -360,31 +393,26 @@ def _alert(signal: Signal, rules: Rules) -> tuple[Alert, Severity, Rule | None]:
     """A new alert from its first hit, triaged (count 0: every hit is counted afterwards), the
     severity of the incident it opens if triaged high, and the rule that decided."""
     decision, rule = rules.decide(signal)
-    raw = (
-        signal.raw
-        if signal.source == "pagerduty"
-        else signal.raw | {"_links": [link.model_dump() for link in signal.links]}
-    )
+    raw, from_pd = signal.raw, signal.source == "pagerduty"
     alert = Alert(
         dedup_key=signal.key,
         source=signal.source,
         name=signal.name,
         severity=signal.severity,
         labels=signal.labels,
-        pd_incident_id=str(signal.raw.get("id") or "")[:64] if signal.source == "pagerduty" else "",
-        service_id=str((signal.raw.get("service") or {}).get("id") or "")
-        if signal.source == "pagerduty"
-        else "",
+        group_key="" if from_pd else str(raw.get("groupKey") or "")[:255],
+        pd_incident_id=str(raw.get("id") or "")[:64] if from_pd else "",
+        service_id=str((raw.get("service") or {}).get("id") or "") if from_pd else "",
         service_name=signal.service,
         title=signal.title,
         urgency=signal.urgency,
-        priority=signal.severity if signal.source == "pagerduty" else "",
+        priority=signal.severity if from_pd else "",
         triage=decision,
         rule=rule.name if rule else "default",
         count=0,
         first_seen_at=signal.at,
         last_seen_at=signal.at,
-        raw=raw,
+        raw=raw if from_pd else raw | {"_links": [link.model_dump() for link in signal.links]},
     )
     return alert, _severity(signal, rule), rule
 

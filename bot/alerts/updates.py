@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from bot.alerts.links import STATUS_AFTER, Linked, follow, linked
@@ -82,7 +83,14 @@ def resolve_signal(session: Session, signal: Signal) -> Processed:
     incident = session.get(Incident, alert.incident_id) if alert.incident_id else None
     if incident is None or incident.closed_at is not None:
         return Processed(alert=alert)
-    text = f"{source_name(alert.source)}: {alert.title} resolved"
+    session.flush()
+    firing = session.exec(
+        select(func.count())
+        .select_from(Alert)
+        .where(Alert.incident_id == incident.id, Alert.status != "resolved")
+    ).one()
+    still = f"{firing} more still firing" if firing else f"every alert of {incident.ref} has resolved"
+    text = f"{source_name(alert.source)}: {alert.title} resolved ({still})"
     record_event(session, incident, "alert_resolved", at=signal.at, text=text, data={"alert": alert.id})
     key = f"alert:{alert.id}:resolved:{signal.at.timestamp():.0f}"
     return Processed(alert=alert, linked=incident, line=f":white_check_mark: {escape_mrkdwn(text)}", key=key)

@@ -96,14 +96,20 @@ def test_an_alertmanager_group_opens_one_incident_per_alert_however_often_it_is_
         ("alertmanager:761fcd65d9df6cce", "alertmanager", "HighErrorRate", "high", "checkout-critical", 1),
     ]
     assert alerts[0].labels["instance"] == "checkout-7d9f8b6c4-2xkqp:8080"
-    incidents = rows(Incident)
-    assert [(i.title, i.severity) for i in incidents] == [("Checkout is serving HTTP 5xx errors", 1)] * 2
+    [incident] = rows(Incident)  # one notification group, one problem: one war room
+    assert (incident.title, incident.severity) == ("Checkout is serving HTTP 5xx errors", 1)
+    assert {a.incident_id for a in alerts} == {incident.id}
     opened = [e for e in rows(TimelineEvent) if e.kind == "alert"]
-    assert [e.text for e in opened] == ["Alertmanager alert: Checkout is serving HTTP 5xx errors"] * 2
+    assert [e.text for e in opened] == [
+        "Alertmanager alert: Checkout is serving HTTP 5xx errors",
+        "Alertmanager alert of the same group: Checkout is serving HTTP 5xx errors",
+    ]
     assert [link["text"] for link in opened[0].data["links"]] == ["graph", "runbook"]
-    room = app.sim.channel(incidents[0].channel_id)
+    room = app.sim.channel(incident.channel_id)
     assert room["name"].startswith("inc-")
-    [block] = [m for m in room["messages"] if m["text"].startswith(":rotating_light: Alertmanager alert:")]
+    blocks = [m for m in room["messages"] if m["text"].startswith(":rotating_light: Alertmanager alert:")]
+    assert len(blocks) == 2  # each alert of the group, with its own buttons
+    block = blocks[0]
     assert "<https://runbooks.example.com/checkout/high-error-rate|runbook>" in block["text"]
     buttons = [e["text"]["text"] for b in block["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert buttons == ["Acknowledge", "Mark as noise…", "Downgrade to low…", "Route to…"]
@@ -118,7 +124,7 @@ def test_a_group_sent_again_with_one_more_alert_counts_only_the_new_one(app):
     assert post(app, "/alerts/alertmanager", grown, **bearer(TOKEN)).status_code == 202
     app.settle()
     assert [a.count for a in rows(Alert)] == [1, 1, 1]
-    assert len(rows(Incident)) == 3
+    assert len(rows(Incident)) == 1  # the third joined its group's war room
     assert len([e for e in rows(AlertEvent) if e.kind == "triggered"]) == 3
 
 
@@ -133,7 +139,11 @@ def test_a_resolved_group_resolves_its_alerts_and_tells_the_war_room_once(app):
     assert alerts[0].resolved_at.isoformat().startswith("2026-11-24T03:41:15")
     room = app.sim.channel(rows(Incident)[0].channel_id)
     lines = [m["text"] for m in room["messages"] if "resolved" in m["text"]]
-    assert lines == [":white_check_mark: Alertmanager: Checkout is serving HTTP 5xx errors resolved"]
+    assert lines == [
+        ":white_check_mark: Alertmanager: Checkout is serving HTTP 5xx errors resolved (1 more still firing)",
+        ":white_check_mark: Alertmanager: Checkout is serving HTTP 5xx errors resolved"
+        " (every alert of INC-1 has resolved)",
+    ]
 
 
 def test_an_alert_firing_again_after_it_resolved_is_a_new_hit_and_its_room_hears_of_it(app):
@@ -146,7 +156,7 @@ def test_an_alert_firing_again_after_it_resolved_is_a_new_hit_and_its_room_hears
     post(app, "/alerts/alertmanager", again, **bearer(TOKEN))
     app.settle()
     assert [(a.count, a.status) for a in rows(Alert)] == [(2, "triggered"), (2, "triggered")]
-    assert len(rows(Incident)) == 2  # the open rooms follow their alerts; no third room
+    assert len(rows(Incident)) == 1  # the open room follows its alerts; no second room
     room = app.sim.channel(rows(Incident)[0].channel_id)
     assert any(m["text"].endswith("is firing again") for m in room["messages"])
 

@@ -25,6 +25,8 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("name", sa.String(length=200), nullable=False, server_default=""))
         batch_op.add_column(sa.Column("severity", sa.String(length=50), nullable=False, server_default=""))
         batch_op.add_column(sa.Column("labels", sa.JSON(), nullable=False, server_default="{}"))
+        batch_op.add_column(sa.Column("group_key", sa.String(length=255), nullable=False, server_default=""))
+        batch_op.create_index("ix_alerts_group_key", ["group_key"])
     op.create_table(
         "triage_overrides",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -48,5 +50,6 @@ def downgrade() -> None:
     op.drop_index("ix_triage_overrides_active", table_name="triage_overrides")
     op.drop_table("triage_overrides")
     with op.batch_alter_table("alerts") as batch_op:
-        for column in ("labels", "severity", "name", "source"):
+        batch_op.drop_index("ix_alerts_group_key")
+        for column in ("group_key", "labels", "severity", "name", "source"):
             batch_op.drop_column(column)
