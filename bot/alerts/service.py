@@ -180,7 +180,7 @@ def _record_triggers(session: Session, triggers: Hits, rules: Rules, bot: str) -
             result = _open_incident(session, alert, severity, bot)
             if result is not None and result.alert is not None and result.alert.id is not None:
                 ids[key] = result.alert.id
-                results.append(result)
+                results.append(_paging(result, rule))
         else:
             quiet.append((alert, rule))
     results += _insert_quiet(session, quiet, rules, ids)
@@ -220,7 +220,8 @@ def _triage_again(
         if decision == "high" and (incident := _group_incident(session, alert)) is not None:
             results.append(_join_group(session, alert, incident))
         elif decision == "high":
-            results.append(_declare(session, alert, _severity(hit, rule), bot, hit.at, episode=episode))
+            declared = _declare(session, alert, _severity(hit, rule), bot, hit.at, episode=episode)
+            results.append(_paging(declared, rule))
         elif notice := _notice(alert, rules, rule, key=f"alert:{ids[key]}:notice:{episode}"):
             results.append(notice)
     return results
@@ -341,6 +342,13 @@ def _open_incident(session: Session, alert: Alert, severity: Severity, bot: str)
         if not is_unique_violation(exc):
             raise
         return None
+
+
+def _paging(result: Processed, rule: Rule | None) -> Processed:
+    """A newly opened incident pages the PagerDuty service its rule names."""
+    if result.opened is None or rule is None or rule.page is None:
+        return result
+    return dataclasses.replace(result, page=rule.page)
 
 
 def _group_incident(session: Session, alert: Alert) -> Incident | None:

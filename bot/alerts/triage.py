@@ -96,6 +96,7 @@ class Rule(BaseModel):
     severity: int | None = Field(default=None, ge=1, le=4)  # else the alert's own, else 2
     channel: str | None = Field(default=None, pattern=r"^[CG][A-Z0-9]{2,}$")
     mention: str | None = Field(default=None, pattern=r"^[USW][A-Z0-9]{2,}$")  # a user or user group
+    page: str | None = Field(default=None, pattern=r"^P[A-Z0-9]{3,}$")  # a PagerDuty service id (high)
 
 
 class Rules(BaseModel):

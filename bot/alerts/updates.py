@@ -38,6 +38,7 @@ class Processed:
 
     alert: Alert | None = None
     opened: Incident | None = None  # a new incident to open a war room for
+    page: str | None = None  # the PagerDuty service that new incident pages
     notice: Notice | None = None
     linked: Incident | None = None  # an incident whose war room hears about the change
     line: str = ""  # mrkdwn for that war room

@@ -74,7 +74,7 @@ def process_and_record(session: Session, rules: Rules, bot: str, at: datetime) -
     claimed, results = process_batch(session, rules, bot, at)
     for result in results:
         if result.opened is not None:
-            record_room(session, result.opened)
+            record_room(session, result.opened, page_service=result.page)
         if (notice := result.notice) is not None:
             payload = {
                 "channel": notice.channel,

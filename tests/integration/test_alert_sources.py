@@ -16,8 +16,9 @@ from sqlmodel import select
 
 from bot.http.signing import webhook_signature
 from bot.simulator.harness import LocalWarroom, local_settings
-from storage.models import Alert, AlertEvent, Incident, TimelineEvent, WebhookDelivery
+from storage.models import Alert, AlertEvent, Incident, Page, TimelineEvent, WebhookDelivery
 from storage.session import session_scope
+from tests.pagerduty import pd_settings
 
 SAMPLES = Path(__file__).parents[1] / "data" / "alerts"
 TOKEN, GRAFANA, SECRET = "am-token-1", "grafana-token-1", "whk-secret-1"
@@ -309,3 +310,24 @@ def test_an_alert_no_rule_matches_is_high_unless_configured_low(simulator, db, t
         [alert] = [a for a in rows(Alert) if a.dedup_key == f"webhook:ci:new-{unknown}"]
         assert (alert.triage, alert.rule) == (unknown, "default")
         assert len([i for i in rows(Incident) if i.title == "Something never seen"]) == opened
+
+
+def test_a_high_rule_that_names_a_pagerduty_service_pages_it_once(simulator, db, pd, tmp_path):
+    rules = tmp_path / "triage.yaml"
+    rules.write_text(
+        "rules:\n  - name: checkout\n    match: {source: alertmanager}\n    triage: high\n    page: PSVC001\n"
+    )
+    settings = local_settings(
+        simulator, db, warroom_triage_rules=rules, warroom_alertmanager_token=TOKEN, **pd_settings(pd)
+    )
+    app = LocalWarroom(simulator, settings)
+    try:
+        for _ in range(2):
+            post(app, "/alerts/alertmanager", sample("alertmanager_firing"), **bearer(TOKEN))
+        app.settle()
+        app.settle()
+    finally:
+        app.stop()
+    pages = [r.json["incident"] for r in pd.requests if r.method == "POST" and r.path.endswith("/incidents")]
+    assert len(pages) == 1 and pages[0]["service"]["id"] == "PSVC001"
+    assert [p.service_id for p in rows(Page)] == ["PSVC001"]
