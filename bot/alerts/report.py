@@ -20,6 +20,7 @@ FLAP_WINDOW = timedelta(hours=1)
 NIGHT_HOURS = range(0, 7)  # 00:00-06:59 in the on-call's zone, plus 22:00 and 23:00
 PERMANENT_FIX_AT = 3  # incidents from one alert in a window: first aid is not enough
 AUTOMATE_AT = 5  # acknowledged by hand this often: a runbook action could do it
+PROVEN_AT = 5  # successful automatic runs without a failure before a fix runs unwatched
 TOP = 5
 COLUMNS = (
     "source",
@@ -126,6 +127,7 @@ def alert_report(session: Session, since: datetime, now: datetime, zone: str = "
         "alerts": rows,
         "candidates": candidates,
         "slack_rules": _slack_rules(session, since, now),
+        "automatic": _automatic(session, since, now),
     }
 
 
@@ -138,6 +140,56 @@ def _fixed_automatically(session: Session, since: datetime, now: datetime) -> se
         col(RemediationRun.requested_at) <= now,
     )
     return set(session.exec(statement).all())
+
+
+def _automatic(session: Session, since: datetime, now: datetime) -> list[dict[str, Any]]:
+    """Each automatic fix's track record in the window: runs, successes, time from the alert to
+    the fix, and whether to promote (quiet its alerts), keep it on trial, or demote it."""
+    statement = select(RemediationRun).where(
+        col(RemediationRun.automatic).is_(True),
+        col(RemediationRun.requested_at) >= since,
+        col(RemediationRun.requested_at) <= now,
+    )
+    runs: dict[tuple[str, str], list[RemediationRun]] = defaultdict(list)
+    for run in session.exec(statement):
+        runs[(run.playbook_id, run.action_id)].append(run)
+    first_seen = {
+        incident: seen
+        for incident, seen in session.exec(
+            select(Alert.incident_id, Alert.first_seen_at).where(
+                col(Alert.incident_id).in_([r.incident_id for group in runs.values() for r in group])
+            )
+        )
+    }
+    records = []
+    for (playbook, action), group in sorted(runs.items()):
+        succeeded = [r for r in group if r.state == "succeeded"]
+        failed = [r for r in group if r.state in ("failed", "timed_out", "unknown")]
+        recover = [
+            (r.finished_at - first_seen[r.incident_id]).total_seconds()
+            for r in succeeded
+            if r.finished_at and r.incident_id in first_seen
+        ]
+        records.append(
+            {
+                "action": f"{playbook}/{action}",
+                "label": group[0].label,
+                "runs": len(group),
+                "succeeded": len(succeeded),
+                "failed": len(failed),
+                "recover_median_s": statistics.median(recover) if recover else None,
+                "advice": _fix_advice(len(succeeded), len(failed)),
+            }
+        )
+    return records
+
+
+def _fix_advice(succeeded: int, failed: int) -> str:
+    if failed and failed * 5 >= succeeded + failed:
+        return "demote: it fails too often to run unwatched; back to suggest mode"
+    if succeeded >= PROVEN_AT and not failed:
+        return "promote: proven; its alerts can become quiet notices (and fix the cause for good)"
+    return "keep on trial: people still watch each run"
 
 
 def _slack_rules(session: Session, since: datetime, now: datetime) -> list[dict[str, Any]]:
@@ -195,6 +247,14 @@ def report_markdown(report: dict[str, Any]) -> str:
         f"{plural(c['pages'], 'page')}): {c['advice']}"
         for c in report["candidates"]
     ] or ["- none: every alert that paged led to an incident"]
+    if report.get("automatic"):
+        lines += ["", "## Automatic fixes", ""]
+        lines += [
+            f"- **{fix['label']}** (`{fix['action']}`): {plural(fix['runs'], 'run')}, "
+            f"{fix['succeeded']} succeeded, {fix['failed']} failed, time from alert to fix "
+            f"{_seconds(fix['recover_median_s'])} (median): {fix['advice']}"
+            for fix in report["automatic"]
+        ]
     if report.get("slack_rules"):
         lines += ["", "## Triage rules made from Slack", ""]
         lines += [

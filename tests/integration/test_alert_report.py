@@ -10,8 +10,10 @@ from click.testing import CliRunner
 
 from bot.alerts.report import alert_report, report_markdown
 from bot.cli import cli
+from bot.incidents.rules import Declaration, Severity
+from bot.incidents.service import declare_incident
 from bot.scheduler import post_weekly_report
-from storage.models import Alert, AlertEvent, TriageOverride
+from storage.models import Alert, AlertEvent, RemediationRun, TriageOverride
 from storage.session import session_scope
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -172,3 +174,42 @@ def test_the_weekly_report_is_posted(warroom, monkeypatch):
     asyncio.run(post_weekly_report(warroom.deps, NOW))
     [post] = warroom.sim.channel("C0GENERAL")["messages"]
     assert "Disk usage high" in post["text"] and post["text"].startswith("```# Alert noise report")
+
+
+def test_automatic_fixes_show_their_track_record_and_what_to_do(db):
+    with session_scope() as session:
+        start = NOW - timedelta(days=5)
+        for n, state in enumerate(["succeeded"] * 5 + ["failed", "failed"]):
+            flush = n < 5
+            declaration = Declaration(title=f"Cache cold {n}", severity=Severity(3))
+            incident, _ = declare_incident(session, declaration, by="U0BOT", at=start, key=f"alert:c{n}")
+            row = alert(session, f"c{n}", "Cache hit rate low", "cache", triage="high", first=start)
+            row.incident_id = incident.id
+            event(session, row, "triggered", start, paged=True)
+            session.add(
+                RemediationRun(
+                    incident_id=incident.id,
+                    request_key=f"auto:{incident.id}",
+                    playbook_id="cache" if flush else "queue",
+                    action_id="flush" if flush else "drain",
+                    label="Flush the cold shard" if flush else "Drain the queue",
+                    target="cache",
+                    risk="low",
+                    binding="b",
+                    state=state,
+                    requested_by="U0BOT",
+                    automatic=True,
+                    requested_at=start,
+                    expires_at=start + timedelta(hours=1),
+                    finished_at=start + timedelta(minutes=3),
+                )
+            )
+    with session_scope() as session:
+        report = alert_report(session, NOW - timedelta(days=7), NOW)
+    fixes = {fix["action"]: fix for fix in report["automatic"]}
+    assert (fixes["cache/flush"]["succeeded"], fixes["cache/flush"]["recover_median_s"]) == (5, 180)
+    assert fixes["cache/flush"]["advice"].startswith("promote")
+    assert fixes["queue/drain"]["advice"].startswith("demote")
+    text = report_markdown(report)
+    assert "- **Flush the cold shard** (`cache/flush`): 5 runs, 5 succeeded, 0 failed" in text
+    assert [row["fixed_automatically"] for row in report["alerts"]] == [5]
