@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from typing import Any, TypeVar
 
@@ -121,6 +123,17 @@ async def run_in_session(work: Callable[..., T], /, *args: Any, **kwargs: Any) -
     return await asyncio.to_thread(in_session, work, *args, **kwargs)
 
 
+# The writes an acknowledgement waits for get threads of their own: queued behind after-ack jobs
+# holding every thread of the default pool (a storm's batches), an ack would wait on them.
+_ACK_WRITES = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ack-write")
+
+
+async def run_before_ack(work: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+    """`run_in_session` for the one write a request makes before it is answered."""
+    call = functools.partial(in_session, work, *args, **kwargs)
+    return await asyncio.get_running_loop().run_in_executor(_ACK_WRITES, call)
+
+
 class Together:
     """Runs the transactions that arrive while one is being written as one transaction, each in
     its own savepoint: concurrent writes that would queue on one lock (the next incident number)
@@ -147,7 +160,7 @@ class Together:
             while self._waiting:
                 group, self._waiting = self._waiting[: self._most], self._waiting[self._most :]
                 try:
-                    outcomes = await run_in_session(_each_in_savepoint, [(w, a, k) for w, a, k, _ in group])
+                    outcomes = await run_before_ack(_each_in_savepoint, [(w, a, k) for w, a, k, _ in group])
                 except Exception as exc:
                     outcomes = [(False, exc)] * len(group)
                 for (*_, done), (ok, value) in zip(group, outcomes, strict=True):

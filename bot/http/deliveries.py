@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, Response
 
 from bot import clock
 from bot.flows.alerts import store_and_record
-from storage.session import run_in_session
+from storage.session import run_before_ack
 
 
 async def read_capped(request: Request, most: int) -> bytes | Response:
@@ -62,7 +62,7 @@ class GroupCommit:
             while self._waiting:
                 group, self._waiting = self._waiting[: self._most], self._waiting[self._most :]
                 try:
-                    results = await run_in_session(
+                    results = await run_before_ack(
                         store_and_record, [(d, b) for d, b, _ in group], clock.now()
                     )
                 except Exception as exc:

@@ -24,7 +24,7 @@ from bot import clock
 from bot.errors import WarroomError
 from bot.jobs import faults, queue
 from bot.jobs.queue import Claimed
-from storage.session import in_session, run_in_session
+from storage.session import in_session, run_before_ack, run_in_session
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ class Dispatcher:
     ) -> bool:
         """Record a job as the one short write on a request path (off the event loop) and claim it
         at once; False when `key` was recorded before (Slack retried the request)."""
-        new = await run_in_session(queue.record, kind, key, payload, at=clock.now(), tell=tell)
+        new = await run_before_ack(queue.record, kind, key, payload, at=clock.now(), tell=tell)
         self.wake()
         return new
 
