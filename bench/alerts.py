@@ -9,7 +9,7 @@ whether de-duplication was exact.
   worst case), no server.
 
 Run: python bench/alerts.py [pagerduty|alertmanager|triage]   (all three by default; a temporary
-SQLite file unless DATABASE_URL is set)
+SQLite file unless DATABASE_URL is set; BENCH_WORKERS=2 serves with `--workers 2` on Postgres)
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ EVENTS, DISTINCT, SENDERS = 10_000, 3_000, 50
 GROUPS, PER_GROUP = 500, 20
 SECRET, TOKEN = "whsec_bench", "am_bench_token"
 Request = tuple[str, dict[str, str], bytes]  # path, headers, body
+WORKERS = int(os.environ.get("BENCH_WORKERS", "1"))  # `warroom serve --workers` (Postgres only)
 
 
 def pagerduty_requests() -> list[Request]:
@@ -199,7 +200,7 @@ def server_storm(name: str) -> None:
             "WARROOM_TRIAGE_RULES": str(rules),
         }
         server = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1"],
+            [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--workers", str(WORKERS)],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -223,6 +224,7 @@ def server_storm(name: str) -> None:
                 counted = session.exec(select(func.sum(Alert.count))).one()
             exact = alerts == alerts_expected and counted == hits_expected
             database = "Postgres" if url.startswith("postgresql") else "SQLite"
+            database += f", {WORKERS} worker{'s' if WORKERS > 1 else ''}"
             print(
                 f"{name} on {database}: {hits_expected} alerts ({alerts_expected} distinct) processed in "
                 f"{elapsed:.1f} s: {hits_expected / elapsed:.0f} alerts/s; {alerts} alerts counting "
