@@ -162,13 +162,13 @@ def _record_triggers(session: Session, triggers: Hits, rules: Rules, bot: str) -
     if not triggers:
         return []
     alerts = table(Alert)
-    known = select(alerts.c.dedup_key, alerts.c.id, alerts.c.last_seen_at)
+    known = select(alerts.c.dedup_key, alerts.c.id, alerts.c.last_seen_at, alerts.c.status)
     seen = {
-        key: (pk, last)
-        for key, pk, last in session.execute(known.where(alerts.c.dedup_key.in_(list(triggers))))
+        key: (pk, last, status)
+        for key, pk, last, status in session.execute(known.where(alerts.c.dedup_key.in_(list(triggers))))
     }
-    triggers = _new_firings(triggers, {key: last for key, (_, last) in seen.items()})
-    ids = {key: pk for key, (pk, _) in seen.items()}
+    triggers = _new_firings(triggers, {key: last for key, (_, last, _) in seen.items()})
+    ids = {key: pk for key, (pk, _, _) in seen.items()}
     triaged: dict[str, str] = {}
     results, quiet = [], []
     for key, hits in triggers.items():
@@ -191,27 +191,37 @@ def _record_triggers(session: Session, triggers: Hits, rules: Rules, bot: str) -
     decided += Counter(result.alert.rule for result in results if result.alert is not None)
     again = {key: hits for key, hits in triggers.items() if key in seen or hits[0].source == "pagerduty"}
     rooms, followed = _join_open_rooms(session, again, ids)
-    anew = {key: hits for key, hits in again.items() if key in seen and key not in followed}
+    anew = {
+        key: hits
+        for key, hits in again.items()
+        if key in seen and key not in followed and _new_episode(hits[0], seen[key][2])
+    }
     results += rooms + _triage_again(session, anew, rules, ids, triaged, bot)
-    decided += Counter(
-        session.get_one(Alert, ids[key]).rule for key in anew if anew[key][0].source != "pagerduty"
-    )
+    decided += Counter(session.get_one(Alert, ids[key]).rule for key in anew)
     count_applied(session, decided)
     _count_hits(session, triggers, ids, triaged)
     return results
+
+
+def _new_episode(hit: Signal, status: str) -> bool:
+    """Whether a new hit of a known alert starts it over (to be triaged again): after it
+    resolved, or for Alertmanager and Grafana a later start (they change it only once the alert
+    ended, even when its resolution was not sent). PagerDuty's repeats and a generic sender's
+    reminders of an alert still firing only count."""
+    if hit.source == "pagerduty":
+        return False
+    return status == "resolved" or hit.source in ("alertmanager", "grafana")
 
 
 def _triage_again(
     session: Session, anew: Hits, rules: Rules, ids: dict[str, int], triaged: dict[str, str], bot: str
 ) -> list[Processed]:
     """An alert firing anew with no open war room is triaged again by the rules as they are now
-    (a rule made from Slack since may have changed it): high opens a new incident, low and info
-    post a new notice. PagerDuty's repeats only count, as PagerDuty pages for them itself."""
+    (a rule made from Slack since may have changed it): high opens a new incident (or joins its
+    group's), low and info post a new notice."""
     results = []
     for key, hits in anew.items():
         hit = hits[-1]
-        if hit.source == "pagerduty":
-            continue
         alert = session.get_one(Alert, ids[key])
         decision, rule = rules.decide(hit)
         alert.triage, alert.rule = decision, rule.name if rule else "default"

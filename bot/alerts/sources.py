@@ -147,6 +147,14 @@ class GenericAlert(BaseModel):
     links: list[Link] = Field(default_factory=list, max_length=20)
     occurred_at: datetime | None = None
 
+    @field_validator("source")
+    @classmethod
+    def _not_another_source(cls, value: str) -> str:
+        """A generic sender cannot pass for a source Warroom reads itself."""
+        if value.lower() in ("pagerduty", "alertmanager", "grafana"):
+            raise ValueError(f"{value} alerts have their own endpoint; name this sender otherwise")
+        return value
+
 
 def _grouped(source: Source, group: Group, alert: GroupedAlert) -> Signal:
     labels, notes = alert.labels, alert.annotations

@@ -331,3 +331,25 @@ def test_a_high_rule_that_names_a_pagerduty_service_pages_it_once(simulator, db,
     pages = [r.json["incident"] for r in pd.requests if r.method == "POST" and r.path.endswith("/incidents")]
     assert len(pages) == 1 and pages[0]["service"]["id"] == "PSVC001"
     assert [p.service_id for p in rows(Page)] == ["PSVC001"]
+
+
+def test_a_generic_alert_repeated_while_firing_counts_without_a_second_notice(app):
+    for value in ("12", "15"):  # the sender reminds every minute, with a new reading
+        alert = {
+            "source": "deploy-bot",
+            "dedup_key": "slow",
+            "title": "Slow deploys",
+            "labels": {"p99": value},
+        }
+        body = json.dumps(alert).encode()
+        assert post(app, "/alerts/webhook", body, **signed(body)).status_code == 202
+        app.settle()
+    [stored] = rows(Alert)
+    assert stored.count == 2
+    assert len(app.sim.channel("C0INFO")["messages"]) == 1
+
+
+def test_a_generic_sender_cannot_pass_for_another_source(app):
+    body = json.dumps({"source": "PagerDuty", "dedup_key": "k", "title": "t"}).encode()
+    answer = post(app, "/alerts/webhook", body, **signed(body))
+    assert answer.status_code == 400 and "own endpoint" in answer.json()["message"]
