@@ -144,6 +144,8 @@ async def run_revert(deps: Deps, job: Claimed) -> None:
 
 
 def _mark(session: Session, job: Claimed, line: str, *, drop: tuple[str, ...]) -> None:
+    if not job.payload.get("ts"):
+        return  # pressed on no message Warroom can find again (an ephemeral copy)
     payload: dict[str, Any] = {"channel": job.payload["channel"], "ts": job.payload["ts"], "line": line}
     queue.record(session, MARK, next_key(job), payload | {"drop": list(drop)}, at=clock.now())
 
