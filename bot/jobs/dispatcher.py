@@ -68,6 +68,7 @@ class Dispatcher:
         self._wake: asyncio.Event | None = None
         self._stopping = False
         self._claiming = False
+        self._ended = 0  # jobs ended here so far: wait_idle's check that nothing moved meanwhile
         self._loop_task: asyncio.Task[None] | None = None
 
     def register(self, kind: str, handler: Handler) -> None:
@@ -107,7 +108,8 @@ class Dispatcher:
             free = 0 if self._paused() else self._concurrency - len(self._running)
             self._claiming = True  # until the claimed jobs are in _running, for wait_idle
             for job in await self._claim(free) if free > 0 else []:
-                self._running[job.id] = loop.create_task(self._run(job))
+                if job.id not in self._running:  # else its lease ran out under it here: the claim renewed it
+                    self._running[job.id] = loop.create_task(self._run(job))
             self._claiming = False
             if loop.time() >= renew_at:
                 await self._renew()
@@ -166,6 +168,7 @@ class Dispatcher:
                 await self._finish(job, repr(exc), told=FAILED_TEXT)
         finally:
             self._running.pop(job.id, None)
+            self._ended += 1
             self.wake()
 
     async def _again(self, job: Claimed, error: str) -> None:
@@ -185,11 +188,18 @@ class Dispatcher:
         """Block a thread other than the loop's until no job is due, and none is running here;
         False on timeout. A job leased by another process, live or dead, is its business."""
         deadline = time.monotonic() + timeout
-        while in_session(queue.busy, at=clock.now()) or self._claiming or self._running:
+        while not self._idle():
             if time.monotonic() > deadline:
                 return False
             time.sleep(0.01)
         return True
+
+    def _idle(self) -> bool:
+        # A job may end, having recorded the next, while the table is read: look on both sides.
+        ended = self._ended
+        if self._claiming or self._running or in_session(queue.busy, at=clock.now()):
+            return False
+        return ended == self._ended and not self._claiming and not self._running
 
     async def stop(self, grace: float = 20.0) -> None:
         """Stop claiming, let running jobs finish within `grace` seconds, give back the rest."""
