@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -136,6 +137,8 @@ def _play(scene: Scene, automation: AutomationEndpoint) -> None:
     scene.later(5)
     _noisy_disk(scene)
     scene.later(5)
+    _self_healing(scene, automation)
+    scene.later(5)
     _close(scene, room)
 
 
@@ -173,6 +176,21 @@ def _noisy_disk(scene: Scene) -> None:
     scene.later(30)
     scene.prometheus(labels, "Disk on worker-3 will be full within 24 h", again=True)
     scene.type("U0DAVE", "triage", ALERTS_CHANNEL)
+
+
+def _self_healing(scene: Scene, automation: AutomationEndpoint) -> None:
+    """Alertmanager warns of a queue backlog: the runbook's automatic fix is on trial, so the
+    notice still goes to people, and the fix runs on it, announced before and reported after."""
+    before = len(automation.hits)
+    labels = {
+        "alertname": "QueueBacklogHigh",
+        "job": "events",
+        "instance": "rabbitmq-1",
+        "severity": "warning",
+    }
+    scene.prometheus(labels, "Events queue backlog above 50k messages")
+    calls = [f"{hit.path} key={hit.idempotency_key}" for hit in automation.hits[before:]]
+    scene.out(f"  (the automation endpoint received: {', '.join(calls) or 'nothing'})")
 
 
 class Scene:
@@ -312,12 +330,12 @@ class Scene:
             "annotations": {"summary": summary},
             "startsAt": clock.now().isoformat(),
             "endsAt": "0001-01-01T00:00:00Z",
-            "generatorURL": "http://prometheus.example.com:9090/graph?g0.expr=disk",
-            "fingerprint": "5d1e2f3a4b5c6d7e",
+            "generatorURL": f"http://prometheus.example.com:9090/graph?g0.expr={labels['alertname']}",
+            "fingerprint": hashlib.sha256(labels["alertname"].encode()).hexdigest()[:16],
         }
         group = {
             "version": "4",
-            "groupKey": '{}:{alertname="DiskFillingUp"}',
+            "groupKey": f'{{}}:{{alertname="{labels["alertname"]}"}}',
             "status": "firing",
             "alerts": [alert],
         }

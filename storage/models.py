@@ -123,10 +123,17 @@ class RemediationRun(SQLModel, table=True):
     """One request to run a runbook action; its `state` only moves by compare-and-set."""
 
     __tablename__ = "remediation_runs"
-    __table_args__ = (UniqueConstraint("request_key", name="uq_remediation_runs_request_key"),)
+    __table_args__ = (
+        UniqueConstraint("request_key", name="uq_remediation_runs_request_key"),
+        Index("ix_remediation_runs_alert_id", "alert_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
-    incident_id: int = Field(foreign_key="incidents.id", ondelete="CASCADE")
+    incident_id: int | None = Field(default=None, foreign_key="incidents.id", ondelete="CASCADE")
+    alert_id: int | None = Field(
+        default=None, foreign_key="alerts.id", ondelete="CASCADE"
+    )  # a fix on an alert
+    trial: bool = False  # an automatic fix run while it was still on trial (people watched it)
     request_key: str = Field(max_length=255)
     playbook_id: str = Field(max_length=63)
     action_id: str = Field(max_length=63)

@@ -70,7 +70,7 @@ def _row(alerts: list[Alert], events: list[AlertEvent], fixed: set[int], zone: Z
         "tta_p90_s": _percentile(acks, 90),
         "acknowledged": len(acks),
         "incidents": sum(1 for a in alerts if a.incident_id is not None),
-        "fixed_automatically": sum(1 for a in alerts if a.incident_id in fixed),
+        "fixed_automatically": sum(1 for a in alerts if a.id in fixed),
         "ignored": sum(1 for a in alerts if a.triage == "ignore"),
         "low": sum(1 for a in alerts if a.triage in ("low", "info")),
         "flapping": flaps,
@@ -132,19 +132,28 @@ def alert_report(session: Session, since: datetime, now: datetime, zone: str = "
 
 
 def _fixed_automatically(session: Session, since: datetime, now: datetime) -> set[int]:
-    """Incidents an automatic run fixed in the window."""
-    statement = select(RemediationRun.incident_id).where(
+    """Alerts an automatic run fixed in the window: on the alert itself, or in its incident."""
+    statement = select(RemediationRun.alert_id, RemediationRun.incident_id).where(
         col(RemediationRun.automatic).is_(True),
         RemediationRun.state == "succeeded",
         col(RemediationRun.requested_at) >= since,
         col(RemediationRun.requested_at) <= now,
     )
-    return set(session.exec(statement).all())
+    fixed, incidents = set(), set()
+    for alert_id, incident_id in session.exec(statement):
+        if alert_id is not None:
+            fixed.add(alert_id)
+        if incident_id is not None:
+            incidents.add(incident_id)
+    if incidents:
+        fixed.update(session.execute(select(Alert.id).where(col(Alert.incident_id).in_(incidents))).scalars())
+    return {alert_id for alert_id in fixed if alert_id is not None}
 
 
 def _automatic(session: Session, since: datetime, now: datetime) -> list[dict[str, Any]]:
     """Each automatic fix's track record in the window: runs, successes, time from the alert to
-    the fix, and whether to promote (quiet its alerts), keep it on trial, or demote it."""
+    the fix, notices saved (runs on a proven fix that called nobody), and whether to promote
+    (its alerts go quiet), keep it on trial, or demote it."""
     statement = select(RemediationRun).where(
         col(RemediationRun.automatic).is_(True),
         col(RemediationRun.requested_at) >= since,
@@ -153,22 +162,24 @@ def _automatic(session: Session, since: datetime, now: datetime) -> list[dict[st
     runs: dict[tuple[str, str], list[RemediationRun]] = defaultdict(list)
     for run in session.exec(statement):
         runs[(run.playbook_id, run.action_id)].append(run)
-    first_seen = {
-        incident: seen
-        for incident, seen in session.exec(
-            select(Alert.incident_id, Alert.first_seen_at).where(
-                col(Alert.incident_id).in_([r.incident_id for group in runs.values() for r in group])
-            )
-        )
-    }
+    every = [run for group in runs.values() for run in group]
+    incidents = [run.incident_id for run in every if run.incident_id is not None]
+    alerts = [run.alert_id for run in every if run.alert_id is not None]
+    opened = select(Alert.id, Alert.incident_id, Alert.first_seen_at).where(
+        col(Alert.incident_id).in_(incidents) | col(Alert.id).in_(alerts)
+    )
+    first_seen: dict[tuple[str, int | None], datetime] = {}
+    for alert_id, incident_id, seen in session.exec(opened):
+        first_seen[("alert", alert_id)] = seen
+        first_seen.setdefault(("incident", incident_id), seen)
     records = []
     for (playbook, action), group in sorted(runs.items()):
         succeeded = [r for r in group if r.state == "succeeded"]
         failed = [r for r in group if r.state in ("failed", "timed_out", "unknown")]
         recover = [
-            (r.finished_at - first_seen[r.incident_id]).total_seconds()
+            (r.finished_at - fired).total_seconds()
             for r in succeeded
-            if r.finished_at and r.incident_id in first_seen
+            if r.finished_at and (fired := first_seen.get(_fixed_what(r)))
         ]
         records.append(
             {
@@ -178,17 +189,22 @@ def _automatic(session: Session, since: datetime, now: datetime) -> list[dict[st
                 "succeeded": len(succeeded),
                 "failed": len(failed),
                 "recover_median_s": statistics.median(recover) if recover else None,
+                "notices_saved": sum(1 for r in succeeded if r.alert_id is not None and not r.trial),
                 "advice": _fix_advice(len(succeeded), len(failed)),
             }
         )
     return records
 
 
+def _fixed_what(run: RemediationRun) -> tuple[str, int | None]:
+    return ("alert", run.alert_id) if run.alert_id is not None else ("incident", run.incident_id)
+
+
 def _fix_advice(succeeded: int, failed: int) -> str:
     if failed and failed * 5 >= succeeded + failed:
         return "demote: it fails too often to run unwatched; back to suggest mode"
     if succeeded >= PROVEN_AT and not failed:
-        return "promote: proven; its alerts can become quiet notices (and fix the cause for good)"
+        return "promote: proven; its alerts are quiet notices now (still fix the cause for good)"
     return "keep on trial: people still watch each run"
 
 
@@ -252,7 +268,8 @@ def report_markdown(report: dict[str, Any]) -> str:
         lines += [
             f"- **{fix['label']}** (`{fix['action']}`): {plural(fix['runs'], 'run')}, "
             f"{fix['succeeded']} succeeded, {fix['failed']} failed, time from alert to fix "
-            f"{_seconds(fix['recover_median_s'])} (median): {fix['advice']}"
+            f"{_seconds(fix['recover_median_s'])} (median), {plural(fix['notices_saved'], 'notice')} "
+            f"saved: {fix['advice']}"
             for fix in report["automatic"]
         ]
     if report.get("slack_rules"):

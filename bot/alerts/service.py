@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -25,7 +26,16 @@ from bot.alerts.overrides import count_applied, get_alert, with_overrides
 from bot.alerts.paging import PAGE_KEY_PREFIX
 from bot.alerts.sources import Signal, from_pagerduty, severity_level
 from bot.alerts.triage import Rule, Rules
-from bot.alerts.updates import CHANGES, Notice, Processed, apply_change, resolve_signal, source_name
+from bot.alerts.updates import (
+    CHANGES,
+    Fix,
+    FixFinder,
+    Notice,
+    Processed,
+    apply_change,
+    resolve_signal,
+    source_name,
+)
 from bot.incidents.errors import InvalidInput
 from bot.incidents.rules import Declaration, Severity, Status, clean_title
 from bot.incidents.service import declare_incident, get_incident, record_event
@@ -56,13 +66,19 @@ def store_deliveries(session: Session, deliveries: list[tuple[str, str]], at: da
 
 
 def process_batch(
-    session: Session, rules: Rules, bot_user_id: str, at: datetime, limit: int = BATCH
+    session: Session,
+    rules: Rules,
+    bot_user_id: str,
+    at: datetime,
+    limit: int = BATCH,
+    fixes: FixFinder | None = None,
 ) -> tuple[int, list[Processed]]:
     """Handle the oldest stored deliveries in one transaction: claim them, count repeats of each
     alert in one statement, then apply acknowledgements and resolutions in the order they happened.
 
     Returns how many deliveries this call claimed (0: none are left) and what Slack should show,
-    each with the key that shows it once.
+    each with the key that shows it once. `fixes` finds the automatic fix that fits an alert:
+    a proven one turns a high alert into a quiet notice.
     """
     triggers: Hits = defaultdict(list)
     changes: list[tuple[dict[str, Any], str, dict[str, Any], datetime, int]] = []
@@ -92,7 +108,8 @@ def process_batch(
                 _set_aside(session, pk, at, f"ignored {kind or 'unknown'} event")
         except (InvalidInput, ValueError, TypeError, AttributeError, KeyError) as exc:
             _set_aside(session, pk, at, f"could not be processed: {exc}")
-    results = _record_triggers(session, triggers, with_overrides(session, rules, at), bot_user_id)
+    triage = Triage(with_overrides(session, rules, at), bot_user_id, fixes or _no_fix)
+    results = _record_triggers(session, triggers, triage)
     moments = [(change[3], change) for change in changes] + [(signal.at, signal) for signal in resolutions]
     for _, happened in sorted(moments, key=lambda moment: moment[0]):
         if isinstance(happened, Signal):
@@ -115,6 +132,27 @@ def declare_for_alert(session: Session, alert_id: int, *, by: str, at: datetime)
         session, alert, Severity(severity_level(alert.severity) or 2), by, at, episode="declared"
     )
     return session.get_one(Incident, alert.incident_id), result.opened is not None
+
+
+def escalate_alert(
+    session: Session, alert_id: int, rules: Rules, *, why: str, bot: str, at: datetime, episode: str
+) -> tuple[Incident, Processed]:
+    """An alert whose automatic fix failed is high at once: it opens an incident (paging as its
+    rule says), or joins its group's; one it already has stays. The same `episode` opens one."""
+    alert = get_alert(session, alert_id)
+    current = session.get(Incident, alert.incident_id) if alert.incident_id else None
+    if current is not None and current.closed_at is None:
+        return current, Processed(alert=alert)
+    alert.triage = "high"
+    rule = next((rule for rule in rules.rules if rule.name == alert.rule), None)
+    if (incident := _group_incident(session, alert)) is not None:
+        result = _join_group(session, alert, incident)
+    else:
+        severity = Severity((rule.severity if rule else None) or severity_level(alert.severity) or 2)
+        result = _paging(_declare(session, alert, severity, bot, at, episode=episode), rule)
+    incident = session.get_one(Incident, alert.incident_id)
+    record_event(session, incident, "alert_escalated", at=at, text=why, data={"alert": alert_id})
+    return incident, result
 
 
 def alerts_of(session: Session, incident_id: int) -> list[Alert]:
@@ -156,9 +194,32 @@ def _claim(session: Session, limit: int, at: datetime) -> list[tuple[int, str]]:
     return sorted((int(pk), str(body)) for pk, body in session.execute(statement).all())
 
 
-def _record_triggers(session: Session, triggers: Hits, rules: Rules, bot: str) -> list[Processed]:
+@dataclass(frozen=True)
+class Triage:
+    """What a batch triages new alerts with."""
+
+    rules: Rules
+    bot: str  # Warroom's own user, who declares the incidents alerts open
+    fixes: FixFinder
+
+    def route(self, session: Session, alert: Alert, rule: Rule | None) -> Fix | None:
+        """The automatic fix for `alert`, if one fits; a proven one makes a high alert with a
+        notice channel a quiet (low) notice."""
+        fix = self.fixes(session, alert)
+        channel = self.rules.notice_channel("low", alert.service_name, rule)
+        if fix is not None and fix.proven and alert.triage == "high" and channel:
+            alert.triage = "low"
+        return fix
+
+
+def _no_fix(session: Session, alert: Alert) -> Fix | None:
+    return None
+
+
+def _record_triggers(session: Session, triggers: Hits, triage: Triage) -> list[Processed]:
     """Create the alerts not seen before, triage again the ones firing anew, then count every
     new hit, in a few statements per batch."""
+    rules, bot = triage.rules, triage.bot
     if not triggers:
         return []
     alerts = table(Alert)
@@ -175,6 +236,7 @@ def _record_triggers(session: Session, triggers: Hits, rules: Rules, bot: str) -
         if key in ids:
             continue
         alert, severity, rule = _alert(hits[0], rules)
+        fix = triage.route(session, alert, rule)
         triaged[key] = alert.triage
         if alert.triage == "high":
             result = _open_incident(session, alert, severity, bot)
@@ -182,12 +244,12 @@ def _record_triggers(session: Session, triggers: Hits, rules: Rules, bot: str) -
                 ids[key] = result.alert.id
                 results.append(_paging(result, rule))
         else:
-            quiet.append((alert, rule))
+            quiet.append((alert, rule, fix))
     results += _insert_quiet(session, quiet, rules, ids)
     if missing := [key for key in triggers if key not in ids]:  # created by a concurrent batch
         found = select(alerts.c.dedup_key, alerts.c.id).where(alerts.c.dedup_key.in_(missing))
         ids.update(session.execute(found).all())
-    decided = Counter(alert.rule for alert, _ in quiet)
+    decided = Counter(alert.rule for alert, _, _ in quiet)
     decided += Counter(result.alert.rule for result in results if result.alert is not None)
     again = {key: hits for key, hits in triggers.items() if key in seen or hits[0].source == "pagerduty"}
     rooms, followed = _join_open_rooms(session, again, ids)
@@ -196,7 +258,7 @@ def _record_triggers(session: Session, triggers: Hits, rules: Rules, bot: str) -
         for key, hits in again.items()
         if key in seen and key not in followed and _new_episode(hits[0], seen[key][2])
     }
-    results += rooms + _triage_again(session, anew, rules, ids, triaged, bot)
+    results += rooms + _triage_again(session, anew, triage, ids, triaged)
     decided += Counter(session.get_one(Alert, ids[key]).rule for key in anew)
     count_applied(session, decided)
     _count_hits(session, triggers, ids, triaged)
@@ -214,7 +276,7 @@ def _new_episode(hit: Signal, status: str) -> bool:
 
 
 def _triage_again(
-    session: Session, anew: Hits, rules: Rules, ids: dict[str, int], triaged: dict[str, str], bot: str
+    session: Session, anew: Hits, triage: Triage, ids: dict[str, int], triaged: dict[str, str]
 ) -> list[Processed]:
     """An alert firing anew with no open war room is triaged again by the rules as they are now
     (a rule made from Slack since may have changed it): high opens a new incident (or joins its
@@ -223,16 +285,17 @@ def _triage_again(
     for key, hits in anew.items():
         hit = hits[-1]
         alert = session.get_one(Alert, ids[key])
-        decision, rule = rules.decide(hit)
+        decision, rule = triage.rules.decide(hit)
         alert.triage, alert.rule = decision, rule.name if rule else "default"
-        triaged[key] = decision
+        fix = triage.route(session, alert, rule)
+        triaged[key] = alert.triage
         episode = f"{hit.at.timestamp():.0f}"
-        if decision == "high" and (incident := _group_incident(session, alert)) is not None:
+        if alert.triage == "high" and (incident := _group_incident(session, alert)) is not None:
             results.append(_join_group(session, alert, incident))
-        elif decision == "high":
-            declared = _declare(session, alert, _severity(hit, rule), bot, hit.at, episode=episode)
+        elif alert.triage == "high":
+            declared = _declare(session, alert, _severity(hit, rule), triage.bot, hit.at, episode=episode)
             results.append(_paging(declared, rule))
-        elif notice := _notice(alert, rules, rule, key=f"alert:{ids[key]}:notice:{episode}"):
+        elif notice := _notice(alert, triage.rules, rule, key=f"alert:{ids[key]}:notice:{episode}", fix=fix):
             results.append(notice)
     return results
 
@@ -253,44 +316,51 @@ def _new_firings(triggers: Hits, last_seen: dict[str, datetime]) -> Hits:
 
 
 def _insert_quiet(
-    session: Session, quiet: list[tuple[Alert, Rule | None]], rules: Rules, ids: dict[str, int]
+    session: Session, quiet: list[tuple[Alert, Rule | None, Fix | None]], rules: Rules, ids: dict[str, int]
 ) -> list[Processed]:
     """Insert the new alerts that open no incident with one statement; notices for low and info."""
     if not quiet:
         return []
     alerts = table(Alert)
     statement = insert_new(session, alerts, "dedup_key").returning(alerts.c.dedup_key, alerts.c.id)
-    rows = [alert.model_dump(exclude={"id"}) for alert, _ in quiet]
+    rows = [alert.model_dump(exclude={"id"}) for alert, _, _ in quiet]
     inserted = {key: pk for key, pk in session.execute(statement, rows).all()}
     ids.update(inserted)
     notices = []
-    for alert, rule in quiet:
+    for alert, rule, fix in quiet:
         if alert.dedup_key in inserted:
             alert.id = inserted[alert.dedup_key]
-            if notice := _notice(alert, rules, rule, key=f"alert:{alert.id}:notice"):
+            if notice := _notice(alert, rules, rule, key=f"alert:{alert.id}:notice", fix=fix):
                 notices.append(notice)
     return notices
 
 
-def _notice(alert: Alert, rules: Rules, rule: Rule | None, *, key: str) -> Processed | None:
-    """What a low or info alert posts, and where (None: ignored, or no channel for it)."""
+def _notice(
+    alert: Alert, rules: Rules, rule: Rule | None, *, key: str, fix: Fix | None = None
+) -> Processed | None:
+    """What a low or info alert posts, and where (None: ignored, or no channel for it). With a
+    proven automatic fix it mentions nobody; one on trial still calls whoever watches."""
     if alert.triage not in ("low", "info"):
         return None
     channel = rules.notice_channel("info" if alert.triage == "info" else "low", alert.service_name, rule)
     if not channel or alert.id is None:
         return None
-    text = notice_text(alert, rule.mention if rule and alert.triage == "low" else None)
-    return Processed(notice=Notice(channel, text, alert.id, alert.triage == "low"), key=key)
+    quiet = fix is not None and fix.proven
+    text = notice_text(alert, rule.mention if rule and alert.triage == "low" and not quiet else None)
+    if fix is not None:
+        text += "\n" + fix.line()
+    return Processed(notice=Notice(channel, text, alert.id, alert.triage == "low", fix), key=key)
 
 
-def notice_text(alert: Alert, mention: str | None) -> str:
-    """A low or info alert's notice (mrkdwn, its text escaped)."""
+def notice_text(alert: Alert, mention: str | None, *, info: bool | None = None) -> str:
+    """A low or info alert's notice (mrkdwn, its text escaped); `info` as the alert was triaged
+    when its notice was posted (it may be high since)."""
     service = escape_mrkdwn(alert.service_name or "an unknown service")
     what = f"{source_name(alert.source)} alert on *{service}*: {escape_mrkdwn(alert.title)}"
     text = (
-        f":bell: Low-urgency {what} (not paged by Warroom)"
-        if alert.triage == "low"
-        else f":information_source: {what}"
+        f":information_source: {what}"
+        if (alert.triage == "info" if info is None else info)
+        else f":bell: Low-urgency {what} (not paged by Warroom)"
     )
     text += _links(alert)
     if mention:

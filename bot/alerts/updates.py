@@ -4,6 +4,7 @@ another source's resolved alert."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,13 +24,43 @@ _SOURCE_NAMES = {"pagerduty": "PagerDuty", "alertmanager": "Alertmanager", "graf
 
 
 @dataclass(frozen=True)
+class Fix:
+    """An automatic fix (a runbook action in auto mode) that fits an alert, and its record."""
+
+    playbook: str
+    action: str
+    label: str
+    successes: int  # successful automatic runs since its last failed one
+    needed: int  # the runbook's trial_runs: then its alerts go quiet
+
+    @property
+    def proven(self) -> bool:
+        """Whether it ran well often enough that people need not watch it."""
+        return self.successes >= self.needed
+
+    def line(self) -> str:
+        """What the notice says about it (mrkdwn)."""
+        if self.proven:
+            return f":robot_face: Fixing automatically with *{escape_mrkdwn(self.label)}* (proven)."
+        return (
+            f":robot_face: Automatic fix on trial: watching *{escape_mrkdwn(self.label)}* "
+            f"({self.successes} of {self.needed} successful runs so far)."
+        )
+
+
+FixFinder = Callable[[Session, Alert], "Fix | None"]  # the automatic fix that fits an alert, if any
+
+
+@dataclass(frozen=True)
 class Notice:
-    """A low or info alert's notice: where, what (mrkdwn), and the alert its buttons act on."""
+    """A low or info alert's notice: where, what (mrkdwn), the alert its buttons act on, and
+    the automatic fix it runs."""
 
     channel: str
     text: str
     alert_id: int
     low: bool  # else info
+    fix: Fix | None = None
 
 
 @dataclass(frozen=True)

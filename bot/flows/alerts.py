@@ -24,11 +24,13 @@ from bot.alerts.service import has_pending, process_batch, store_deliveries
 from bot.alerts.triage import Rules
 from bot.deps import Deps
 from bot.flows.effects import post_once, retry_since
+from bot.flows.fixes import fix_finder, request_fix, start_fix
 from bot.flows.linked import LINE, record_line
 from bot.flows.rooms import ALERT_BLOCK, record_room
 from bot.incidents.service import get_incident
 from bot.jobs import faults, queue
 from bot.jobs.queue import Claimed
+from bot.playbooks.matching import Catalog
 from bot.views.alerts import notice_blocks
 from storage.session import run_in_session
 
@@ -62,16 +64,16 @@ async def process_deliveries(deps: Deps) -> None:
     bot = await deps.slack.bot_user_id()
     await asyncio.sleep(GATHER_SECONDS)
     while True:
-        if not await run_in_session(process_and_record, deps.rules, bot, clock.now()):
+        if not await run_in_session(process_and_record, deps.rules, bot, clock.now(), deps.catalog):
             return
         deps.jobs.wake()
         faults.step("alerts.batch_committed")
 
 
-def process_and_record(session: Session, rules: Rules, bot: str, at: datetime) -> int:
+def process_and_record(session: Session, rules: Rules, bot: str, at: datetime, catalog: Catalog) -> int:
     """One batch, and a job for each thing it shows in Slack (a declared incident's war room
-    too), in one transaction; how many deliveries it took."""
-    claimed, results = process_batch(session, rules, bot, at)
+    too, a notice's automatic fix), in one transaction; how many deliveries it took."""
+    claimed, results = process_batch(session, rules, bot, at, fixes=fix_finder(catalog))
     for result in results:
         if result.opened is not None:
             record_room(session, result.opened, page_service=result.page)
@@ -82,6 +84,8 @@ def process_and_record(session: Session, rules: Rules, bot: str, at: datetime) -
                 "alert": notice.alert_id,
                 "low": notice.low,
             }
+            if notice.fix is not None:
+                payload["run"] = request_fix(session, notice, catalog, bot)
             queue.record(session, NOTICE, result.key, payload, at=at)
         if result.linked is not None and result.linked.id is not None and result.line:
             record_line(session, result.key, result.linked.id, result.line, at=at)
@@ -94,8 +98,12 @@ async def post_notice(deps: Deps, job: Claimed) -> None:
     room = bool(job.payload.get("room"))
     blocks = notice_blocks(text, int(job.payload["alert"]), low=bool(job.payload.get("low", True)), room=room)
     since = retry_since(job)
-    await post_once(deps, str(job.payload["channel"]), text, key=job.key, since=since, blocks=blocks)
+    channel = str(job.payload["channel"])
+    ts = await post_once(deps, channel, text, key=job.key, since=since, blocks=blocks)
     faults.step("alerts.notice_posted")
+    if job.payload.get("run") is not None:
+        await run_in_session(start_fix, int(job.payload["run"]), channel, ts, f"{job.key}:fix", deps.catalog)
+        deps.jobs.wake()
 
 
 async def post_line(deps: Deps, job: Claimed) -> None:

@@ -29,6 +29,7 @@ from bot.adapters.executors import (
 )
 from bot.deps import Deps
 from bot.flows.effects import post_once, retry_since
+from bot.flows.fixes import after_fix, show_on_notice
 from bot.flows.remediation import DEADLINE, DISPATCH, message_key, record_deadline, record_recheck
 from bot.jobs import faults, queue
 from bot.jobs.queue import Claimed
@@ -95,9 +96,27 @@ async def groups_of(deps: Deps, user_id: str, entries: tuple[str, ...]) -> froze
     return frozenset(mine)
 
 
+async def say(deps: Deps, run: RemediationRun, text: str, *, what: str, since: float | None) -> None:
+    """Tell the run's war room (once, under the message key `what`), or show it on the notice of
+    the alert it fixes."""
+    if run.alert_id is not None:
+        await show_on_notice(deps, run, text)
+    else:
+        await post_once(deps, room(run), text, key=message_key(run, what), since=since)
+
+
+async def say_ended(deps: Deps, run: RemediationRun, text: str, *, what: str, since: float | None) -> None:
+    """Tell how the run ended; an alert's fix that did not succeed escalates the alert."""
+    if run.alert_id is not None:
+        await after_fix(deps, run, text)
+    else:
+        await post_once(deps, room(run), text, key=message_key(run, what), since=since)
+
+
 async def refresh_request(deps: Deps, run: RemediationRun, action: Action) -> None:
-    """Show the request's current state and votes on its message (safe to repeat)."""
-    if run.channel_id and run.message_ts and run.id is not None:
+    """Show the request's current state and votes on its message (safe to repeat); an alert's
+    fix has no request message (its notice shows it)."""
+    if run.channel_id and run.message_ts and run.id is not None and run.alert_id is None:
         text, blocks = request_message(run, action, await run_in_session(approvals, run.id))
         await deps.slack.update(run.channel_id, run.message_ts, text, blocks)
 
@@ -115,7 +134,7 @@ async def run_dispatch(deps: Deps, job: Claimed) -> None:
         approved_by = await run_in_session(approvals, run.id)
         said = announcement(run, approved_by)
         await asyncio.gather(
-            post_once(deps, room(run), said, key=message_key(run, "announce"), since=after),
+            say(deps, run, said, what="announce", since=after),
             refresh_request(deps, run, action),
         )
         faults.step("remediation.announced")
@@ -124,7 +143,7 @@ async def run_dispatch(deps: Deps, job: Claimed) -> None:
             run, took = await _send(deps, run, action)
     elif run.state == "running":  # an earlier attempt died after recording its intent to send
         if action.idempotent or run.dry_run:
-            await post_once(deps, room(run), resent(run), key=message_key(run, "resend"), since=after)
+            await say(deps, run, resent(run), what="resend", since=after)
             run, took = await _send(deps, run, action)
         else:
             run = await run_in_session(finish_run, run.id, "unknown", CRASHED, "", clock.now())
@@ -189,10 +208,10 @@ async def _say_how_it_ended(
 ) -> None:
     if run.state == "blocked":
         why = await run_in_session(last_detail, run.id)
-        await post_once(deps, room(run), blocked(run, why), key=message_key(run, "blocked"), since=after)
+        await say_ended(deps, run, blocked(run, why), what="blocked", since=after)
     elif run.state in FINISHED:
         took = _duration_ms(run) if took is None else took
-        await post_once(deps, room(run), report(run, took), key=message_key(run, "report"), since=after)
+        await say_ended(deps, run, report(run, took), what="report", since=after)
     await refresh_request(deps, run, action)
     faults.step("remediation.reported")
 
@@ -221,7 +240,7 @@ async def run_deadline(deps: Deps, job: Claimed) -> None:
         return
     faults.step("remediation.overdue")
     text = overdue(run, str(payload["state"]), int(payload["minutes"]))
-    await post_once(deps, room(run), text, key=message_key(run, "overdue"), since=retry_since(job))
+    await say_ended(deps, run, text, what="overdue", since=retry_since(job))
     await refresh_request(deps, run, find_action(deps.catalog, run.playbook_id, run.action_id))
 
 

@@ -66,6 +66,7 @@ class Action(Strict):
     dry_run: bool = True
     idempotent: bool = False
     mode: Literal["suggest", "auto"] = "suggest"
+    trial_runs: int = Field(default=5, ge=1, le=100)  # automatic successes before its alerts go quiet
     target: str = Field(min_length=1, max_length=200)
 
     @field_validator("argv", mode="before")

@@ -11,7 +11,7 @@ import math
 import statistics
 from collections import defaultdict
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlmodel import Session, col
@@ -146,7 +146,7 @@ def _first_fixes(session: Session, ids: Select[Any]) -> dict[int, datetime]:
         .where(col(r.incident_id).in_(ids), col(r.state) == metrics.SUCCEEDED, col(r.dry_run).is_(False))
         .group_by(col(r.incident_id))
     )
-    return _by_incident(session, statement)
+    return _by_incident(session, cast("Select[int, datetime | None]", statement))  # runs in incidents
 
 
 def _by_incident(session: Session, statement: Select[int, datetime | None]) -> dict[int, datetime]:

@@ -17,10 +17,11 @@ from bot.playbooks.models import Action
 from bot.remediation.requests import get_run
 from bot.remediation.runs import RunRefused, describe, find_action, holds, transition
 from bot.text import escape_mrkdwn, plural
-from storage.models import KillSwitch, RemediationRun
+from storage.models import Alert, KillSwitch, RemediationRun
 from storage.session import take_turn
 
 REASON_MAX = 200  # the kill_switches.reason column
+ALERT_RESOLVED = "the alert resolved before the fix ran"
 
 
 def engaged_kill_switch(session: Session, playbook_id: str, action_id: str) -> KillSwitch | None:
@@ -74,12 +75,17 @@ def _runs_since(session: Session, run: RemediationRun, since: datetime) -> int:
 
 
 def _refusal(session: Session, run: RemediationRun, action: Action, at: datetime) -> str | None:
-    incident = get_incident(session, run.incident_id)
-    if incident.status not in OPEN_STATUSES:
-        return f"{incident.ref} is {incident.status}"
-    roles = current_roles(session, run.incident_id)
-    if not holds(action.requesters, run.requested_by, roles, frozenset()) and not run.automatic:
-        return f"<@{run.requested_by}> is no longer among {describe(action.requesters)}"
+    if run.incident_id is None:  # an automatic fix on an alert
+        alert = session.get(Alert, run.alert_id)
+        if alert is None or alert.status == "resolved":
+            return ALERT_RESOLVED
+    else:
+        incident = get_incident(session, run.incident_id)
+        if incident.status not in OPEN_STATUSES:
+            return f"{incident.ref} is {incident.status}"
+        roles = current_roles(session, run.incident_id)
+        if not holds(action.requesters, run.requested_by, roles, frozenset()) and not run.automatic:
+            return f"<@{run.requested_by}> is no longer among {describe(action.requesters)}"
     if action.cooldown and _runs_since(session, run, at - timedelta(seconds=action.cooldown)):
         return f"{action.label} ran less than {action.cooldown // 60 or 1} min ago (cooldown)"
     if _runs_since(session, run, at - timedelta(hours=1)) >= action.max_runs_per_hour:
@@ -107,15 +113,15 @@ def announce_run(session: Session, run_id: int, catalog: Catalog, at: datetime) 
         return run
     if not transition(session, run, "announced", at=at, detail="pre-checks passed"):
         raise RunRefused("This run is already under way.")
-    incident = get_incident(session, run.incident_id)
-    record_event(
-        session,
-        incident,
-        "remediation_announced",
-        at=at,
-        text=f"Running {run.label} on {run.target}",
-        data={"run": run.id, "params": run.params, "automatic": run.automatic},
-    )
+    if run.incident_id is not None:
+        record_event(
+            session,
+            get_incident(session, run.incident_id),
+            "remediation_announced",
+            at=at,
+            text=f"Running {run.label} on {run.target}",
+            data={"run": run.id, "params": run.params, "automatic": run.automatic},
+        )
     return run
 
 
@@ -136,13 +142,13 @@ def finish_run(
     """running → the outcome, with what a responder needs to read; a timeline event."""
     run = get_run(session, run_id)
     transition(session, run, outcome, at=at, detail=detail, finished_at=at, outcome=detail, excerpt=excerpt)
-    incident = get_incident(session, run.incident_id)
-    record_event(
-        session,
-        incident,
-        "remediation_finished",
-        at=at,
-        text=f"{run.label}: {outcome} ({detail})",
-        data={"run": run.id, "outcome": outcome, "automatic": run.automatic},
-    )
+    if run.incident_id is not None:
+        record_event(
+            session,
+            get_incident(session, run.incident_id),
+            "remediation_finished",
+            at=at,
+            text=f"{run.label}: {outcome} ({detail})",
+            data={"run": run.id, "outcome": outcome, "automatic": run.automatic},
+        )
     return run

@@ -123,9 +123,9 @@ def get_run(session: Session, run_id: int, *, lock: bool = False) -> Remediation
     return run
 
 
-def _close_if_stale(session: Session, run: RemediationRun, ctx: Context) -> bool:
+def _close_if_stale(session: Session, run: RemediationRun, incident_id: int, ctx: Context) -> bool:
     """Expire or void a request whose window passed or whose incident changed; True if it did."""
-    incident = get_incident(session, run.incident_id)
+    incident = get_incident(session, incident_id)
     if ctx.at >= run.expires_at:
         return transition(
             session, run, "expired", at=ctx.at, actor_id=ctx.actor.user_id, detail="window over"
@@ -149,15 +149,16 @@ def vote(
     """Count one person's vote; True when this vote completed the approvals (its caller, and
     only it, dispatches). A request found expired or voided is closed; the caller tells the voter."""
     run = get_run(session, run_id, lock=True)
-    if run.state != "requested":
+    incident_id = run.incident_id
+    if run.state != "requested" or incident_id is None:  # an automatic fix on an alert takes no votes
         raise RunRefused(f"This request is already {run.state}.")
-    if _close_if_stale(session, run, ctx):
+    if _close_if_stale(session, run, incident_id, ctx):
         return run, False
     action = find_action(catalog, run.playbook_id, run.action_id)
     who = ctx.actor.user_id
     if who == run.requested_by:
         raise RunRefused("You asked for this run; someone else must approve it (two-person rule).")
-    roles = current_roles(session, run.incident_id)
+    roles = current_roles(session, incident_id)
     if not (holds(action.approvers, who, roles, groups) or who in ctx.admins):
         raise RunRefused(
             f"Only {describe(action.approvers)} (or a Warroom admin) may approve {action.label}."

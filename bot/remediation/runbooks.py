@@ -12,7 +12,7 @@ from bot.incidents.changes import find_incident
 from bot.incidents.service import get_incident
 from bot.playbooks.matching import Catalog, Facts, Fit
 from storage.errors import is_unique_violation
-from storage.models import Alert, Incident, PostedRunbook
+from storage.models import Alert, Incident, PostedRunbook, RemediationRun
 
 Automatic = tuple[str, str]  # (playbook id, action id)
 
@@ -25,7 +25,10 @@ def facts_of(session: Session, incident: Incident) -> Facts:
     if alert is None:
         return Facts(title=incident.title, severity=incident.severity)
     return Facts(
-        title=incident.title, severity=incident.severity, service=alert.service_name, alert=alert.title
+        title=incident.title,
+        severity=incident.severity,
+        service=alert.service_name,
+        alert=alert.name or alert.title,  # Alertmanager's and Grafana's alertname; PagerDuty's title
     )
 
 
@@ -68,18 +71,22 @@ def incident_facts(session: Session, number: int | None, channel_id: str) -> tup
 
 def automatic_actions(session: Session, incident: Incident, fits: list[Fit]) -> list[Automatic]:
     """The fixes to run without a click: auto-mode actions needing no parameters, of runbooks
-    that fit because of the alert that opened `incident` (never for a person's declaration)."""
-    if not opened_by_alert(session, incident):
+    that fit because of the alert that opened `incident` (never for a person's declaration),
+    except one that already ran on that alert (it failed: that is why the incident is open)."""
+    alerts = session.exec(select(Alert.id).where(Alert.incident_id == incident.id)).all()
+    if not alerts:
         return []
+    ran = set(
+        session.exec(
+            select(RemediationRun.playbook_id, RemediationRun.action_id).where(
+                col(RemediationRun.alert_id).in_(alerts)
+            )
+        ).all()
+    )
     return [
         (fit.playbook.id, action.id)
         for fit in fits
         if fit.alert is not None
         for action in fit.playbook.meta.actions
-        if action.mode == "auto" and not action.params
+        if action.mode == "auto" and not action.params and (fit.playbook.id, action.id) not in ran
     ]
-
-
-def opened_by_alert(session: Session, incident: Incident) -> bool:
-    """Whether an alert opened (or is linked to) `incident`."""
-    return session.exec(select(Alert.id).where(Alert.incident_id == incident.id)).first() is not None

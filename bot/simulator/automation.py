@@ -25,9 +25,11 @@ class Hit:
 
 
 class AutomationEndpoint:
-    """`POST /<anything>` answers 200; `/fail` 500; `/redirect` 302; `/slow` sleeps 5 s."""
+    """`POST /<anything>` answers 200; `/fail` (or any path while `failing`) 500; `/redirect`
+    302; `/slow` sleeps 5 s."""
 
     def __init__(self) -> None:
+        self.failing = False  # the target is broken now: every call fails
         self._hits: list[Hit] = []
         self._lock = threading.Lock()
         self.server = ServerThread(
@@ -56,7 +58,7 @@ class AutomationEndpoint:
             return RedirectResponse("/elsewhere", status_code=302)
         if path == "/slow":
             await asyncio.sleep(5)
-        if path == "/fail":
+        if path == "/fail" or self.failing:
             return JSONResponse({"error": "pods not ready"}, status_code=500)
         return JSONResponse({"ok": True, "done": path})
 

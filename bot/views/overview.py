@@ -26,6 +26,7 @@ _KIND_LABELS = {
     "closed": "Closed",
     "reopened": "Reopened",
     "alert_retriggered": "Alert triggered again",
+    "alert_escalated": "Automatic fix failed",
     "pagerduty_resolved": "PagerDuty",
 }
 
