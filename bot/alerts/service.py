@@ -203,8 +203,10 @@ class Triage:
     fixes: FixFinder
 
     def route(self, session: Session, alert: Alert, rule: Rule | None) -> Fix | None:
-        """The automatic fix for `alert`, if one fits; a proven one makes a high alert with a
-        notice channel a quiet (low) notice."""
+        """The automatic fix for `alert`, if one fits (none for an alert to ignore); a proven
+        one makes a high alert with a notice channel a quiet (low) notice."""
+        if alert.triage == "ignore":
+            return None
         fix = self.fixes(session, alert)
         channel = self.rules.notice_channel("low", alert.service_name, rule)
         if fix is not None and fix.proven and alert.triage == "high" and channel:
