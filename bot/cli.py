@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import click
 
@@ -270,6 +270,57 @@ def retry_job(job_id: int) -> None:
     if not in_session(retry_failed, job_id, at=clock.now()):
         raise click.ClickException(f"No failed job {job_id}; `warroom jobs` lists them.")
     click.echo(f"Job {job_id} is queued again; a running Warroom picks it up within a second.")
+
+
+@cli.group("api-tokens", invoke_without_command=True)
+@click.pass_context
+def api_tokens(ctx: click.Context) -> None:
+    """Bearer tokens for the HTTP API (/api/v1): list them (revoked ones too)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from bot.api.tokens import list_tokens
+    from storage.session import in_session
+
+    _open_database(_settings())
+    tokens = in_session(list_tokens)
+    if not tokens:
+        click.echo("No API tokens; `warroom api-tokens create --name NAME --scopes read` makes one.")
+    for token in tokens:
+        used = f"last used {token.last_used_at:%Y-%m-%d %H:%M} UTC" if token.last_used_at else "never used"
+        state = f"revoked {token.revoked_at:%Y-%m-%d %H:%M} UTC" if token.revoked_at else "active"
+        private = ", private incidents" if token.private else ""
+        click.echo(f"{token.name}\t{token.scope}{private}\t{state}\t{used}")
+
+
+@api_tokens.command("create")
+@click.option("--name", required=True, help="Who uses it, e.g. deploy-bot (shown on what it changes).")
+@click.option(
+    "--scopes", "scope", type=click.Choice(["read", "write"]), required=True, help="write can read too."
+)
+@click.option("--private", is_flag=True, help="Let it see private incidents.")
+def create_api_token(name: str, scope: Literal["read", "write"], private: bool) -> None:
+    """Create a token and print it once (only its hash is kept)."""
+    from bot import clock
+    from bot.api.tokens import create_token
+    from storage.session import in_session
+
+    _open_database(_settings())
+    token, secret = _guarded(lambda: in_session(create_token, name, scope, private=private, at=clock.now()))
+    click.echo(secret)
+    click.echo(f"Token {token.name} ({scope}) created; it is shown only this once.", err=True)
+
+
+@api_tokens.command("revoke")
+@click.argument("name")
+def revoke_api_token(name: str) -> None:
+    """Revoke the token NAME; it stops working at once."""
+    from bot import clock
+    from bot.api.tokens import revoke_token
+    from storage.session import in_session
+
+    _open_database(_settings())
+    _guarded(lambda: in_session(revoke_token, name, clock.now()))
+    click.echo(f"Token {name} is revoked.")
 
 
 @cli.command("export")

@@ -75,6 +75,7 @@ class Settings(BaseSettings):
     warroom_unknown_alerts: Literal["high", "low"] = "high"
     warroom_triage_group: str | None = Field(default=None, pattern=r"^S[A-Z0-9]{2,}$")
     warroom_oncall_timezone: str = "UTC"  # where night pages are counted (IANA name)
+    warroom_api_rate_limit: int = Field(default=600, ge=1, le=100_000)  # API requests a minute per token
     port: int = Field(default=3000, ge=1, le=65535)
 
     @field_validator(

@@ -395,6 +395,43 @@ class Job(SQLModel, table=True):
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+class ApiToken(SQLModel, table=True):
+    """A bearer token for the HTTP API: only its SHA-256 is kept; revoked tokens stay listed."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (
+        UniqueConstraint("name", name="uq_api_tokens_name"),
+        UniqueConstraint("token_hash", name="uq_api_tokens_hash"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=63)
+    scope: str = Field(max_length=10)  # read | write (write can read too)
+    private: bool = False  # may see private incidents
+    token_hash: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ApiRequest(SQLModel, table=True):
+    """A write through the API, under its client's Idempotency-Key: what it answered, replayed
+    to a retry; also the audit of who changed what through the API."""
+
+    __tablename__ = "api_requests"
+    __table_args__ = (UniqueConstraint("token_id", "idempotency_key", name="uq_api_requests_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_id: int = Field(foreign_key="api_tokens.id", ondelete="CASCADE")
+    idempotency_key: str = Field(max_length=255)
+    method: str = Field(max_length=10)
+    path: str = Field(max_length=300)
+    fingerprint: str = Field(max_length=64)  # of the request body: the same key with another body is refused
+    status: int
+    response: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    at: datetime = Field(sa_type=UTCDateTime)
+
+
 def table(model: type[SQLModel]) -> Table:
     """The Core table behind a model, for single statements on hot paths."""
     return cast(Table, model.__table__)  # type: ignore[attr-defined]

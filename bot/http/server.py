@@ -1,4 +1,5 @@
-"""The ASGI app served by `warroom serve`: Slack events, alert webhooks, health and metrics."""
+"""The ASGI app served by `warroom serve`: Slack events, alert webhooks, health, metrics and the
+HTTP API."""
 
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from bot import scheduler as schedules
 from bot.app import build_app
 from bot.deps import Deps
 from bot.flows.runs import recover_interrupted_runs
 from bot.http.alerts import alert_routes
+from bot.http.api import create_api
 from bot.http.bolt import dispatch
 from bot.http.deliveries import GroupCommit
 from bot.http.health import HealthMonitor
@@ -96,5 +98,6 @@ def create_web_app(deps: Deps) -> Starlette:
         Route("/pagerduty/webhook", webhook_route(deps, writer), methods=["POST"]),
         *(Route(path, route, methods=["POST"]) for path, route in alert_routes(deps, writer).items()),
         Route("/metrics", metrics.scrape, methods=["GET"]),
+        Mount("/api/v1", app=create_api(deps)),
     ]
     return Starlette(routes=routes, middleware=[metrics.middleware(routes)], lifespan=lifespan)

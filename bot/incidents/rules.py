@@ -103,9 +103,17 @@ def clean_title(title: str) -> str:
     return title
 
 
+def _no_controls(text: str, what: str) -> str:
+    """`text`, unless it holds a control character other than a tab or a line break."""
+    if any(unicodedata.category(char) == "Cc" and char not in "\t\n\r" for char in text):
+        raise InvalidInput(f"The {what} contains control characters; type it as plain text.")
+    return text
+
+
 def clean_summary(summary: str) -> str:
-    """The summary trimmed, invisible characters gone; InvalidInput when over the limit."""
-    summary = strip_invisible(summary).strip()
+    """The summary trimmed, invisible characters gone; InvalidInput when over the limit or with
+    control characters."""
+    summary = _no_controls(strip_invisible(summary).strip(), "summary")
     if len(summary) > SUMMARY_MAX:
         raise InvalidInput(f"The summary is {len(summary)} characters; keep it to {SUMMARY_MAX}.")
     return summary
@@ -182,8 +190,9 @@ def parse_status(text: str) -> Status:
 
 
 def clean_note(text: str) -> str:
-    """A note or update: trimmed, invisible characters gone, not empty, within Slack's readable limit."""
-    text = strip_invisible(text).strip()
+    """A note or update: trimmed, invisible characters gone, not empty, within Slack's readable
+    limit, no control characters."""
+    text = _no_controls(strip_invisible(text).strip(), "text")
     if not text:
         raise InvalidInput("Write the text after the subcommand, e.g. `/incident note rolled back to v41`.")
     if len(text) > NOTE_MAX:

@@ -69,8 +69,9 @@ json_values = st.recursive(
 )
 not_text = json_values.filter(lambda value: not isinstance(value, str) and value is not None)
 not_objects = json_values.filter(
-    lambda value: value is not None
-    and not (isinstance(value, list) and all(isinstance(item, dict) for item in value))
+    lambda value: (
+        value is not None and not (isinstance(value, list) and all(isinstance(item, dict) for item in value))
+    )
 )
 not_object = json_values.filter(lambda value: not isinstance(value, dict | str) and value is not None)
 long_id = st.integers(33, 3000).map(lambda n: "T" * n)

@@ -1,0 +1,1 @@
+"""The HTTP API's domain: bearer tokens, the writes made through it, and the queries it answers."""
