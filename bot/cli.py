@@ -323,6 +323,51 @@ def revoke_api_token(name: str) -> None:
     click.echo(f"Token {name} is revoked.")
 
 
+@cli.group()
+def webhooks() -> None:
+    """Outgoing webhooks (WARROOM_WEBHOOKS): the delivery log, and sending events again."""
+
+
+@webhooks.command("deliveries")
+@click.option("--endpoint", help="Only this endpoint's deliveries.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=50, show_default=True)
+def webhook_deliveries(endpoint: str | None, limit: int) -> None:
+    """The newest delivery attempts: when, endpoint, event, attempt, outcome and why."""
+    from bot.webhooks.progress import deliveries
+    from storage.session import in_session
+
+    _open_database(_settings())
+    found = in_session(deliveries, endpoint, limit)
+    if not found:
+        click.echo("No deliveries yet.")
+    for send in found:
+        status = send.status if send.status is not None else "—"
+        click.echo(
+            f"{send.at:%Y-%m-%d %H:%M:%S}\t{send.endpoint}\t{send.type}\t{send.message_id}\t"
+            f"attempt {send.attempt}\t{send.outcome}\t{status}\t{send.duration_ms} ms\t{send.detail}"
+        )
+
+
+@webhooks.command("replay")
+@click.option("--since", required=True, help="How far back, e.g. 30m, 1h, 2d.")
+@click.option("--endpoint", help="Only to this endpoint (else to every endpoint).")
+def webhook_replay(since: str, endpoint: str | None) -> None:
+    """Send every event since then again, in order, with its original webhook-id."""
+    from bot import clock
+    from bot.webhooks.progress import replay
+    from storage.session import in_session
+
+    _open_database(_settings())
+    now = clock.now()
+    moved = in_session(replay, now - _duration(since), now, endpoint)
+    if not moved:
+        raise click.ClickException("Nothing to replay: no such endpoint, or no event in that window.")
+    click.echo(
+        f"Replaying events since {since} ago to {endpoint or f'{moved} endpoints'}; "
+        "a running Warroom sends them."
+    )
+
+
 @cli.command("export")
 @click.argument("incident")
 @click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)

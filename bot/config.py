@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     warroom_admins: CommaList = Field(default_factory=list)
     warroom_remediation_hosts: CommaList = Field(default_factory=list)
     warroom_remediation_http_hosts: CommaList = Field(default_factory=list)
+    warroom_webhooks: Path | None = None  # outgoing webhook endpoints (YAML)
+    warroom_webhook_hosts: CommaList = Field(default_factory=list)
+    warroom_webhook_http_hosts: CommaList = Field(default_factory=list)
     warroom_dry_run: bool = False
     warroom_timeline_reaction: str = Field(default="pushpin", pattern=r"^[a-z0-9_+'-]{1,100}$")
     warroom_reminder_minutes: Annotated[dict[int, int], NoDecode] = Field(
@@ -79,7 +82,12 @@ class Settings(BaseSettings):
     port: int = Field(default=3000, ge=1, le=65535)
 
     @field_validator(
-        "warroom_admins", "warroom_remediation_hosts", "warroom_remediation_http_hosts", mode="before"
+        "warroom_admins",
+        "warroom_remediation_hosts",
+        "warroom_remediation_http_hosts",
+        "warroom_webhook_hosts",
+        "warroom_webhook_http_hosts",
+        mode="before",
     )
     @classmethod
     def _split_commas(cls, value: object) -> object:

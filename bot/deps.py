@@ -13,6 +13,7 @@ from bot.jobs.dispatcher import Dispatcher
 from bot.jobs.queue import Claimed
 from bot.playbooks.loader import load_for_app
 from bot.playbooks.matching import Catalog
+from bot.webhooks.subscriptions import Subscriptions, load_subscriptions
 from bot.worker import Worker
 from storage.session import Together
 
@@ -29,6 +30,7 @@ class Deps:
     rules: Rules
     pagerduty: PagerDutyGateway | None
     together: Together = field(default_factory=Together)  # request-path writes, one commit per burst
+    subscriptions: Subscriptions = field(default_factory=Subscriptions)  # outgoing webhook endpoints
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Deps:
@@ -61,6 +63,7 @@ class Deps:
             )
             if pd_token
             else None,
+            subscriptions=load_subscriptions(settings.warroom_webhooks),
         )
 
     @property

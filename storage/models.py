@@ -432,6 +432,43 @@ class ApiRequest(SQLModel, table=True):
     at: datetime = Field(sa_type=UTCDateTime)
 
 
+class WebhookEndpoint(SQLModel, table=True):
+    """How far one outgoing-webhook endpoint has got through the timeline, in order: the last
+    event delivered (or given up on), the current event's failed attempts, and which process
+    is sending to it now (a lease, like a job's)."""
+
+    __tablename__ = "webhook_endpoints"
+    __table_args__ = (UniqueConstraint("name", name="uq_webhook_endpoints_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=63)
+    cursor: int = 0  # timeline_events.id of the last event done with
+    attempts: int = 0
+    failing_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    next_attempt_at: datetime = Field(sa_type=UTCDateTime)
+    lease_owner: str | None = Field(default=None, max_length=100)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class WebhookSend(SQLModel, table=True):
+    """One attempt to deliver an event to an endpoint: the delivery log."""
+
+    __tablename__ = "webhook_sends"
+    __table_args__ = (Index("ix_webhook_sends_endpoint", "endpoint", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    endpoint: str = Field(max_length=63)
+    event_id: int
+    message_id: str = Field(max_length=100)
+    type: str = Field(max_length=63)
+    attempt: int
+    status: int | None = None  # the HTTP status, if one came back
+    outcome: str = Field(max_length=20)  # delivered | failed | gave_up
+    detail: str = Field(default="", sa_type=Text)
+    duration_ms: int = 0
+    at: datetime = Field(sa_type=UTCDateTime)
+
+
 def table(model: type[SQLModel]) -> Table:
     """The Core table behind a model, for single statements on hot paths."""
     return cast(Table, model.__table__)  # type: ignore[attr-defined]

@@ -19,6 +19,7 @@ from bot import scheduler as schedules
 from bot.app import build_app
 from bot.deps import Deps
 from bot.flows.runs import recover_interrupted_runs
+from bot.flows.webhooks import Sender
 from bot.http.alerts import alert_routes
 from bot.http.api import create_api
 from bot.http.bolt import dispatch
@@ -73,6 +74,7 @@ def create_web_app(deps: Deps) -> Starlette:
         return await dispatch(app, request, slack_request)
 
     state: dict[str, AsyncIOScheduler] = {}
+    sender = Sender(deps)
     health = HealthMonitor(
         deps.slack, deps.settings.database_url, lambda: "scheduler" in state and state["scheduler"].running
     )
@@ -81,13 +83,14 @@ def create_web_app(deps: Deps) -> Starlette:
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await health.start()  # auth.test, bounded: no request waits on it later
         deps.jobs.start()
+        sender.start()
         deps.worker.submit(lambda: recover_interrupted_runs(deps), name="recover remediation runs")
         scheduler = schedules.start_scheduler(deps)
         state["scheduler"] = scheduler
         yield
         scheduler.shutdown(wait=False)
         await health.stop()
-        await stop_work(deps)
+        await asyncio.gather(stop_work(deps), sender.stop())
 
     metrics = Metrics(deps)
     writer = GroupCommit(deps.jobs.wake)

@@ -23,7 +23,7 @@ from bot.adapters.executors.model import (
     RefusedTarget,
     WebhookAction,
 )
-from bot.adapters.executors.webhook import execute_webhook, preview_webhook
+from bot.adapters.executors.webhook import client_for, execute_webhook, post_signed, preview_webhook
 
 __all__ = [
     "CommandAction",
@@ -32,7 +32,9 @@ __all__ = [
     "Preview",
     "RefusedTarget",
     "WebhookAction",
+    "client_for",
     "execute",
+    "post_signed",
     "preview",
 ]
 

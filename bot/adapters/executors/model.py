@@ -37,6 +37,7 @@ class ExecutorPolicy:
 
     allowed_hosts: frozenset[str]  # "host" or "host:port", from WARROOM_REMEDIATION_HOSTS
     allow_http_hosts: frozenset[str] = frozenset()  # plain http allowed, e.g. the demo on 127.0.0.1
+    allowlist: str = "the remediation allowlist (WARROOM_REMEDIATION_HOSTS)"  # named when a host is not in it
     connect_timeout: float = 3.0
     total_timeout: float = 30.0
     max_response_bytes: int = 64_000

@@ -49,7 +49,7 @@ def check_url(raw: str, policy: ExecutorPolicy) -> Target:
     if not host:
         raise RefusedTarget("The remediation URL has no host.")
     if not _listed(host, port, policy.allowed_hosts):
-        raise RefusedTarget(f"{host}:{port} is not in the remediation allowlist (WARROOM_REMEDIATION_HOSTS).")
+        raise RefusedTarget(f"{host}:{port} is not in {policy.allowlist}.")
     exempt = _listed(host, port, policy.allow_http_hosts)
     if url.scheme == "http" and not exempt:
         raise RefusedTarget(f"{host} may only be called over https.")

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import json
+import ssl
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +40,7 @@ class WebhookRequest:
     target: Target
     headers: dict[str, str]
     body: dict[str, Any]
+    content: bytes  # the body as sent
 
 
 class _Stopped(Exception):
@@ -55,7 +59,7 @@ def prepare(action: WebhookAction, params: Params, *, run_id: str, policy: Execu
     target = check_url(action.url, policy)
     # "parameters" belongs to the executor, so the endpoint gets exactly what the approver saw.
     body = {**action.body, "parameters": dict(params)}
-    return WebhookRequest(method, target, _headers(action.headers, run_id), body)
+    return WebhookRequest(method, target, _headers(action.headers, run_id), body, json.dumps(body).encode())
 
 
 def preview_webhook(action: WebhookAction, params: Params, *, run_id: str, policy: ExecutorPolicy) -> Preview:
@@ -84,14 +88,50 @@ async def execute_webhook(
     return Execution(outcome, elapsed_ms(started), excerpt, detail)
 
 
-async def _exchange(request: WebhookRequest, policy: ExecutorPolicy, total: float) -> tuple[int, bytes]:
+async def post_signed(
+    url: str,
+    content: bytes,
+    headers: dict[str, str],
+    *,
+    policy: ExecutorPolicy,
+    total: float,
+    client: httpx.AsyncClient | None = None,
+) -> tuple[int | None, str, int]:
+    """POST `content` exactly as signed (an outgoing webhook) under the same rules as a
+    remediation call, on `client`'s kept-alive connections if given (see `client_for`); the
+    status (None: no answer), a sentence saying what happened, and the milliseconds it took.
+    Raise `RefusedTarget` when the URL may not be called."""
+    request = WebhookRequest(
+        "POST",
+        check_url(url, policy),
+        {"Content-Type": "application/json", "Accept-Encoding": "identity", **headers},
+        {},
+        content,
+    )
+    started = time.monotonic()
+    try:
+        status, _ = await _exchange(request, policy, total, client)
+    except _Stopped as stop:
+        return None, stop.detail, elapsed_ms(started)
+    return status, _judge(status, request.target.host)[1], elapsed_ms(started)
+
+
+def client_for(policy: ExecutorPolicy, total: float) -> httpx.AsyncClient:
+    """A client for these calls: no redirects, no proxy from the environment, timeouts."""
+    timeouts = httpx.Timeout(total, connect=policy.connect_timeout)
+    return httpx.AsyncClient(
+        transport=policy.transport, timeout=timeouts, follow_redirects=False, trust_env=False, verify=_tls()
+    )
+
+
+async def _exchange(
+    request: WebhookRequest, policy: ExecutorPolicy, total: float, shared: httpx.AsyncClient | None = None
+) -> tuple[int, bytes]:
     """The status and the first bytes of the body; raise `_Stopped` when there is no status."""
     deadline = asyncio.get_running_loop().time() + total
     address = await _resolve(request.target, deadline, total)
-    timeouts = httpx.Timeout(total, connect=policy.connect_timeout)
-    async with httpx.AsyncClient(
-        transport=policy.transport, timeout=timeouts, follow_redirects=False, trust_env=False
-    ) as client:
+    async with contextlib.AsyncExitStack() as stack:
+        client = shared if shared is not None else await stack.enter_async_context(client_for(policy, total))
         try:
             async with asyncio.timeout_at(deadline):
                 response = await client.send(_pinned(client, request, address), stream=True)
@@ -114,6 +154,12 @@ async def _resolve(target: Target, deadline: float, total: float) -> IPAddress:
         raise _Stopped("failed", f"could not resolve {target.host}") from None
 
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """The certificate checks every call makes, built once (building them costs tens of ms)."""
+    return ssl.create_default_context()
+
+
 def _pinned(client: httpx.AsyncClient, request: WebhookRequest, address: IPAddress) -> httpx.Request:
     """The request sent to the address that was checked, so a second DNS answer cannot move it.
 
@@ -124,8 +170,9 @@ def _pinned(client: httpx.AsyncClient, request: WebhookRequest, address: IPAddre
         headers["Host"] = url.netloc.decode("ascii")
         extensions["sni_hostname"] = url.raw_host.decode("ascii")
         url = url.copy_with(host=str(address))
-    content = json.dumps(request.body).encode()
-    return client.build_request(request.method, url, headers=headers, content=content, extensions=extensions)
+    return client.build_request(
+        request.method, url, headers=headers, content=request.content, extensions=extensions
+    )
 
 
 async def _read_capped(response: httpx.Response, cap: int, deadline: float) -> bytes:
