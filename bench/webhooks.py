@@ -124,11 +124,13 @@ def main() -> None:
                 exact = texts == [f"note {i}" for i in range(EVENTS)] and seen.bad_signatures == 0
                 print(
                     f"sink-{n}: {len(seen.events)} events, {seen.attempts} requests "
-                    f"({seen.attempts - len(seen.events) - seen.repeats} answered 500), {seen.repeats} repeats, "
+                    f"({seen.attempts - len(seen.events) - seen.repeats} answered 500), "
+                    f"{seen.repeats} repeats, "
                     f"{'exactly once, in order' if exact else 'NOT exact'}"
                 )
             print(
-                f"{EVENTS} events to {ENDPOINTS} endpoints failing {FAILING:.0%} on {database}: all delivered in {took:.1f} s"
+                f"{EVENTS} events to {ENDPOINTS} endpoints failing {FAILING:.0%} on {database}: "
+                f"all delivered in {took:.1f} s"
             )
         finally:
             server.terminate()
