@@ -21,6 +21,7 @@ from bot.flows import paging as _paging
 from bot.flows import reminders as _reminders
 from bot.flows import requests as _requests
 from bot.flows import rooms as _rooms
+from bot.flows import rules as _rules
 from bot.flows import runbooks as _runbooks
 from bot.flows import runs as _runs
 from bot.flows import triage as _triage
@@ -66,6 +67,7 @@ FLOWS = (
     _runs,
     _runbooks,
     _triage,
+    _rules,
 )
 bolt_log = logging.getLogger("bot.slack.bolt")
 bolt_log.addFilter(lambda record: record.getMessage() not in _EXPECTED)

@@ -324,6 +324,29 @@ def revoke_api_token(name: str) -> None:
 
 
 @cli.group()
+def rules() -> None:
+    """Rules on incident events (WARROOM_RULES)."""
+
+
+@rules.command("check")
+@click.argument("file", required=False, type=click.Path(path_type=Path))
+def check_rules(file: Path | None) -> None:
+    """Validate the rules in FILE (default: WARROOM_RULES); exit 1 naming the rule and field."""
+    from bot.rules.model import BadRules, load_rule_set
+    from bot.text import plural
+
+    file = file or _settings().warroom_rules
+    if file is None:
+        raise click.ClickException("Name a rules file, or set WARROOM_RULES.")
+    try:
+        found = load_rule_set(file)
+    except BadRules as exc:
+        click.echo(exc.user_message, err=True)
+        sys.exit(1)
+    click.echo(f"{plural(len(found.rules), 'rule')} valid in {file}.")
+
+
+@cli.group()
 def webhooks() -> None:
     """Outgoing webhooks (WARROOM_WEBHOOKS): the delivery log, and sending events again."""
 

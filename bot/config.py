@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     warroom_remediation_hosts: CommaList = Field(default_factory=list)
     warroom_remediation_http_hosts: CommaList = Field(default_factory=list)
     warroom_webhooks: Path | None = None  # outgoing webhook endpoints (YAML)
+    warroom_rules: Path | None = None  # rules on incident events (YAML)
     warroom_webhook_hosts: CommaList = Field(default_factory=list)
     warroom_webhook_http_hosts: CommaList = Field(default_factory=list)
     warroom_dry_run: bool = False

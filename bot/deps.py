@@ -13,6 +13,7 @@ from bot.jobs.dispatcher import Dispatcher
 from bot.jobs.queue import Claimed
 from bot.playbooks.loader import load_for_app
 from bot.playbooks.matching import Catalog
+from bot.rules.model import RuleSet, load_rule_set
 from bot.webhooks.subscriptions import Subscriptions, load_subscriptions
 from bot.worker import Worker
 from storage.session import Together
@@ -31,6 +32,7 @@ class Deps:
     pagerduty: PagerDutyGateway | None
     together: Together = field(default_factory=Together)  # request-path writes, one commit per burst
     subscriptions: Subscriptions = field(default_factory=Subscriptions)  # outgoing webhook endpoints
+    rule_set: RuleSet = field(default_factory=RuleSet)  # rules on incident events
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Deps:
@@ -64,6 +66,7 @@ class Deps:
             if pd_token
             else None,
             subscriptions=load_subscriptions(settings.warroom_webhooks),
+            rule_set=load_rule_set(settings.warroom_rules),
         )
 
     @property

@@ -18,6 +18,7 @@ from starlette.routing import Mount, Route
 from bot import scheduler as schedules
 from bot.app import build_app
 from bot.deps import Deps
+from bot.flows.rules import RuleRunner
 from bot.flows.runs import recover_interrupted_runs
 from bot.flows.webhooks import Sender
 from bot.http.alerts import alert_routes
@@ -74,7 +75,7 @@ def create_web_app(deps: Deps) -> Starlette:
         return await dispatch(app, request, slack_request)
 
     state: dict[str, AsyncIOScheduler] = {}
-    sender = Sender(deps)
+    sender, rules = Sender(deps), RuleRunner(deps)
     health = HealthMonitor(
         deps.slack, deps.settings.database_url, lambda: "scheduler" in state and state["scheduler"].running
     )
@@ -84,13 +85,15 @@ def create_web_app(deps: Deps) -> Starlette:
         await health.start()  # auth.test, bounded: no request waits on it later
         deps.jobs.start()
         sender.start()
+        rules.start()
         deps.worker.submit(lambda: recover_interrupted_runs(deps), name="recover remediation runs")
         scheduler = schedules.start_scheduler(deps)
         state["scheduler"] = scheduler
         yield
         scheduler.shutdown(wait=False)
         await health.stop()
-        await asyncio.gather(stop_work(deps), sender.stop())
+        await asyncio.gather(sender.stop(), rules.stop())
+        await stop_work(deps)
 
     metrics = Metrics(deps)
     writer = GroupCommit(deps.jobs.wake)
