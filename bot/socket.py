@@ -10,7 +10,7 @@ from bot.config import Settings
 from bot.deps import Deps
 from bot.flows.runs import recover_interrupted_runs
 from bot.http.health import HealthMonitor
-from bot.http.server import stop_work
+from bot.http.server import TimelineReaders, stop_work
 
 
 async def run_socket_mode(settings: Settings) -> None:
@@ -22,6 +22,8 @@ async def run_socket_mode(settings: Settings) -> None:
     health = HealthMonitor(deps.slack, settings.database_url, lambda: True)
     await health.start()  # auth.test, bounded: no request waits on it later
     deps.jobs.start()
+    readers = TimelineReaders(deps)
+    readers.start()
     deps.worker.submit(lambda: recover_interrupted_runs(deps), name="recover remediation runs")
     scheduler = schedules.start_scheduler(deps)
     try:
@@ -29,4 +31,5 @@ async def run_socket_mode(settings: Settings) -> None:
     finally:
         scheduler.shutdown(wait=False)
         await health.stop()
+        await readers.stop()
         await stop_work(deps)

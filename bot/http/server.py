@@ -48,6 +48,22 @@ async def stop_work(deps: Deps) -> None:
     await asyncio.gather(deps.jobs.stop(grace=grace), forms())
 
 
+class TimelineReaders:
+    """What follows the timeline as it grows: the outgoing webhooks and the rules."""
+
+    def __init__(self, deps: Deps) -> None:
+        self._readers = (Sender(deps), RuleRunner(deps))
+
+    def start(self) -> None:
+        """Begin on the running loop."""
+        for reader in self._readers:
+            reader.start()
+
+    async def stop(self) -> None:
+        """Stop after the work under way."""
+        await asyncio.gather(*(reader.stop() for reader in self._readers))
+
+
 def create_web_app(deps: Deps) -> Starlette:
     """Starlette routes around the Bolt app; storage must already be configured."""
     deps.settings.require("SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN")
@@ -75,7 +91,7 @@ def create_web_app(deps: Deps) -> Starlette:
         return await dispatch(app, request, slack_request)
 
     state: dict[str, AsyncIOScheduler] = {}
-    sender, rules = Sender(deps), RuleRunner(deps)
+    readers = TimelineReaders(deps)
     health = HealthMonitor(
         deps.slack, deps.settings.database_url, lambda: "scheduler" in state and state["scheduler"].running
     )
@@ -84,15 +100,14 @@ def create_web_app(deps: Deps) -> Starlette:
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         await health.start()  # auth.test, bounded: no request waits on it later
         deps.jobs.start()
-        sender.start()
-        rules.start()
+        readers.start()
         deps.worker.submit(lambda: recover_interrupted_runs(deps), name="recover remediation runs")
         scheduler = schedules.start_scheduler(deps)
         state["scheduler"] = scheduler
         yield
         scheduler.shutdown(wait=False)
         await health.stop()
-        await asyncio.gather(sender.stop(), rules.stop())
+        await readers.stop()
         await stop_work(deps)
 
     metrics = Metrics(deps)
