@@ -37,6 +37,7 @@ from bot.api.writes import earlier, fingerprint, remember
 from bot.deps import Deps
 from bot.errors import WarroomError
 from bot.flows.changes import record_outcome
+from bot.flows.effects import require_person
 from bot.flows.rooms import declare
 from bot.http.api_schema import (
     PROBLEM_TYPE,
@@ -308,6 +309,8 @@ def create_api(deps: Deps) -> FastAPI:
     )
     async def declare_incident(request: Request, who: Writer, key: Key, body: DeclareIn) -> JSONResponse:
         ctx = await context()
+        if body.commander is not None:  # they are invited and lead it: a typo must not open a room
+            await require_person(deps, body.commander, "lead an incident")
         declaration = Declaration(
             title=clean_title(body.title),
             severity=Severity(body.severity),

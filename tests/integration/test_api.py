@@ -151,6 +151,8 @@ def test_bad_input_gets_a_problem_naming_the_field_and_changes_nothing(app, writ
     missing_key = httpx.post(writer.base + "/incidents", json={"title": "x"}, headers=writer.headers)
     assert "header.Idempotency-Key" in is_problem(missing_key, 422)["errors"][0]["where"]
     is_problem(writer.post("/incidents/4/severity", {"severity": 1}), 404)
+    nobody = is_problem(writer.post("/incidents", {"title": "Checkout", "commander": "U0NOBODY"}), 422)
+    assert "not someone in this workspace" in nobody["detail"]
     is_problem(writer.get("/incidents", cursor="not-a-cursor"), 422)
     is_problem(writer.get("/no-such-thing"), 404)
     assert in_session(lambda s: s.exec(select(Incident)).all()) == []
