@@ -19,14 +19,13 @@ import json
 import os
 import random
 import secrets
-import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
+from served import served
 from sqlalchemy import func, text
 from sqlmodel import col, select
 
@@ -199,40 +198,24 @@ def server_storm(name: str) -> None:
             "WARROOM_ALERTMANAGER_TOKEN": TOKEN,
             "WARROOM_TRIAGE_RULES": str(rules),
         }
-        server = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--workers", str(WORKERS)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
         try:
-            for _ in range(300):
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.1)
-            else:
-                raise SystemExit("warroom serve did not become healthy within 30 s")
-            started = asyncio.run(storm(port, requests))
-            accepted = time.monotonic() - started
-            elapsed = wait_processed(started)
-            print(f"{name}: all {len(requests)} requests answered 2xx in {accepted:.1f} s")
-            with session_scope() as session:
-                alerts = session.exec(select(func.count()).select_from(Alert)).one()
-                counted = session.exec(select(func.sum(Alert.count))).one()
-            exact = alerts == alerts_expected and counted == hits_expected
-            database = "Postgres" if url.startswith("postgresql") else "SQLite"
-            database += f", {WORKERS} worker{'s' if WORKERS > 1 else ''}"
-            print(
-                f"{name} on {database}: {hits_expected} alerts ({alerts_expected} distinct) processed in "
-                f"{elapsed:.1f} s: {hits_expected / elapsed:.0f} alerts/s; {alerts} alerts counting "
-                f"{counted}: dedup {'exact' if exact else 'NOT exact'}"
-            )
+            with served(env, "--workers", str(WORKERS)):
+                started = asyncio.run(storm(port, requests))
+                accepted = time.monotonic() - started
+                elapsed = wait_processed(started)
+                print(f"{name}: all {len(requests)} requests answered 2xx in {accepted:.1f} s")
+                with session_scope() as session:
+                    alerts = session.exec(select(func.count()).select_from(Alert)).one()
+                    counted = session.exec(select(func.sum(Alert.count))).one()
+                exact = alerts == alerts_expected and counted == hits_expected
+                database = "Postgres" if url.startswith("postgresql") else "SQLite"
+                database += f", {WORKERS} worker{'s' if WORKERS > 1 else ''}"
+                print(
+                    f"{name} on {database}: {hits_expected} alerts ({alerts_expected} distinct) processed in "
+                    f"{elapsed:.1f} s: {hits_expected / elapsed:.0f} alerts/s; {alerts} alerts counting "
+                    f"{counted}: dedup {'exact' if exact else 'NOT exact'}"
+                )
         finally:
-            server.terminate()
-            server.wait(timeout=20)
             simulator.stop()
 
 

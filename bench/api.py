@@ -10,14 +10,13 @@ from __future__ import annotations
 import os
 import secrets
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from served import served
 from sqlalchemy import insert, text
 
 from bot.api.tokens import create_token
@@ -88,43 +87,29 @@ def main() -> None:
             "PORT": str(port),
             "WARROOM_API_RATE_LIMIT": "100000",
         }
-        server = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
         try:
-            base = f"http://127.0.0.1:{port}"
-            for _ in range(300):
-                try:
-                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.1)
-            else:
-                raise SystemExit("warroom serve did not become healthy within 30 s")
-            database = "Postgres" if url.startswith("postgresql") else "SQLite"
-            headers = {"authorization": f"Bearer {secret}"}
-            with httpx.Client(base_url=f"{base}/api/v1", headers=headers) as client:
-                deep = client.get("/incidents", params={"cursor": 5000}).json()["next_cursor"]
-                queries = {
-                    "first page (25)": ("/incidents", {}),
-                    "open sev1, 100 a page": ("/incidents", {"status": "open", "severity": 1, "limit": 100}),
-                    "title search": ("/incidents", {"q": "service 7 degraded"}),
-                    "page 200 by cursor": ("/incidents", {"cursor": deep}),
-                    "one incident": ("/incidents/4321", {}),
-                }
-                for name, (path, params) in queries.items():
-                    p50, p99 = timed(client, path, params)
-                    print(
-                        f"GET {name} over {INCIDENTS} incidents on {database}: "
-                        f"p50 {p50:.1f} ms, p99 {p99:.1f} ms"
-                    )
+            with served(env) as base:
+                database = "Postgres" if url.startswith("postgresql") else "SQLite"
+                headers = {"authorization": f"Bearer {secret}"}
+                with httpx.Client(base_url=f"{base}/api/v1", headers=headers) as client:
+                    deep = client.get("/incidents", params={"cursor": 5000}).json()["next_cursor"]
+                    queries = {
+                        "first page (25)": ("/incidents", {}),
+                        "open sev1, 100 a page": (
+                            "/incidents",
+                            {"status": "open", "severity": 1, "limit": 100},
+                        ),
+                        "title search": ("/incidents", {"q": "service 7 degraded"}),
+                        "page 200 by cursor": ("/incidents", {"cursor": deep}),
+                        "one incident": ("/incidents/4321", {}),
+                    }
+                    for name, (path, params) in queries.items():
+                        p50, p99 = timed(client, path, params)
+                        print(
+                            f"GET {name} over {INCIDENTS} incidents on {database}: "
+                            f"p50 {p50:.1f} ms, p99 {p99:.1f} ms"
+                        )
         finally:
-            server.terminate()
-            server.wait(timeout=20)
             simulator.stop()
 
 

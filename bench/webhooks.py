@@ -10,14 +10,12 @@ from __future__ import annotations
 import base64
 import os
 import secrets
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
+from served import served
 from sqlalchemy import insert, text
 
 from bot.http.runner import free_port
@@ -81,60 +79,44 @@ def main() -> None:
             "WARROOM_WEBHOOK_HTTP_HOSTS": "127.0.0.1",
             "BENCH_SECRET": SECRET,
         }
-        server = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
         try:
-            for _ in range(300):
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+            with served(env):
+                time.sleep(1)  # the endpoints take their place in the timeline
+                rows = [
+                    {
+                        "incident_id": incident_id,
+                        "at": datetime.now(UTC),
+                        "kind": "note",
+                        "actor_id": "U0ALICE",
+                        "text": f"note {n}",
+                        "data": {},
+                    }
+                    for n in range(EVENTS)
+                ]
+                started = time.monotonic()
+                with engine.begin() as connection:
+                    connection.execute(insert(table(TimelineEvent)), rows)
+                while any(len(r.received.events) < EVENTS for r in receivers):
+                    if time.monotonic() - started > 120:
                         break
-                except httpx.TransportError:
-                    pass
-                time.sleep(0.1)
-            else:
-                raise SystemExit("warroom serve did not become healthy within 30 s")
-            time.sleep(1)  # the endpoints take their place in the timeline
-            rows = [
-                {
-                    "incident_id": incident_id,
-                    "at": datetime.now(UTC),
-                    "kind": "note",
-                    "actor_id": "U0ALICE",
-                    "text": f"note {n}",
-                    "data": {},
-                }
-                for n in range(EVENTS)
-            ]
-            started = time.monotonic()
-            with engine.begin() as connection:
-                connection.execute(insert(table(TimelineEvent)), rows)
-            while any(len(r.received.events) < EVENTS for r in receivers):
-                if time.monotonic() - started > 120:
-                    break
-                time.sleep(0.05)
-            took = time.monotonic() - started
-            database = "Postgres" if url.startswith("postgresql") else "SQLite"
-            for n, receiver in enumerate(receivers):
-                seen = receiver.received
-                texts = [event["data"]["event"]["text"] for event in seen.events]
-                exact = texts == [f"note {i}" for i in range(EVENTS)] and seen.bad_signatures == 0
+                    time.sleep(0.05)
+                took = time.monotonic() - started
+                database = "Postgres" if url.startswith("postgresql") else "SQLite"
+                for n, receiver in enumerate(receivers):
+                    seen = receiver.received
+                    texts = [event["data"]["event"]["text"] for event in seen.events]
+                    exact = texts == [f"note {i}" for i in range(EVENTS)] and seen.bad_signatures == 0
+                    print(
+                        f"sink-{n}: {len(seen.events)} events, {seen.attempts} requests "
+                        f"({seen.attempts - len(seen.events) - seen.repeats} answered 500), "
+                        f"{seen.repeats} repeats, "
+                        f"{'exactly once, in order' if exact else 'NOT exact'}"
+                    )
                 print(
-                    f"sink-{n}: {len(seen.events)} events, {seen.attempts} requests "
-                    f"({seen.attempts - len(seen.events) - seen.repeats} answered 500), "
-                    f"{seen.repeats} repeats, "
-                    f"{'exactly once, in order' if exact else 'NOT exact'}"
+                    f"{EVENTS} events to {ENDPOINTS} endpoints failing {FAILING:.0%} on {database}: "
+                    f"all delivered in {took:.1f} s"
                 )
-            print(
-                f"{EVENTS} events to {ENDPOINTS} endpoints failing {FAILING:.0%} on {database}: "
-                f"all delivered in {took:.1f} s"
-            )
         finally:
-            server.terminate()
-            server.wait(timeout=20)
             for receiver in receivers:
                 receiver.stop()
             simulator.stop()

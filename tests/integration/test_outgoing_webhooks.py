@@ -21,6 +21,7 @@ from bot.webhooks.progress import GIVE_UP_AFTER
 from bot.webhooks.subscriptions import BadSubscriptions
 from storage.models import Incident, WebhookSend
 from storage.session import in_session, session_scope
+from tests.waiting import wait_for
 
 SECRET = "whsec_" + base64.b64encode(b"warroom-webhook-secret-for-tests").decode()
 
@@ -55,15 +56,6 @@ def app(simulator, db, tmp_path, receiver, monkeypatch):
     warroom = LocalWarroom(simulator, settings)
     yield warroom
     warroom.stop()
-
-
-def wait_for(check, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.05)
-    raise AssertionError("timed out")
 
 
 def types(receiver) -> list[str]:

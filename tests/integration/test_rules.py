@@ -18,6 +18,7 @@ from bot.simulator.harness import LocalWarroom, local_settings
 from storage.models import FollowUp, Incident, Job, TimelineEvent
 from storage.session import in_session
 from tests.pagerduty import pd_settings
+from tests.waiting import wait_for
 
 RULES = """
 rules:
@@ -47,15 +48,6 @@ def app(simulator, db, tmp_path, pd):
     warroom.rules_file = rules
     yield warroom
     warroom.stop()
-
-
-def wait_for(check, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := check():
-            return result
-        time.sleep(0.05)
-    raise AssertionError("timed out")
 
 
 def exec_posts(app) -> list[str]:
