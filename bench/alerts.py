@@ -18,7 +18,6 @@ import asyncio
 import json
 import os
 import random
-import secrets
 import sys
 import tempfile
 import time
@@ -31,7 +30,6 @@ from sqlmodel import col, select
 
 from bot.alerts.sources import Signal
 from bot.alerts.triage import Rule, RuleMatch, Rules
-from bot.http.runner import free_port
 from bot.http.signing import pagerduty_signature
 from bot.simulator import SlackSimulator
 from storage.migrate import open_database, upgrade
@@ -186,20 +184,17 @@ def server_storm(name: str) -> None:
                 connection.execute(text(f"DELETE FROM {name_}"))
         rules = Path(workdir) / "triage.yaml"
         rules.write_text("default: ignore\n")
-        port = free_port()
-        env = {
-            **os.environ,
-            "SLACK_BOT_TOKEN": simulator.token,
-            "SLACK_SIGNING_SECRET": secrets.token_hex(8),
-            "SLACK_API_URL": simulator.base_url,
-            "DATABASE_URL": url,
-            "PORT": str(port),
-            "PAGERDUTY_WEBHOOK_SECRETS": SECRET,
-            "WARROOM_ALERTMANAGER_TOKEN": TOKEN,
-            "WARROOM_TRIAGE_RULES": str(rules),
-        }
         try:
-            with served(env, "--workers", str(WORKERS)):
+            with served(
+                simulator,
+                url,
+                "--workers",
+                str(WORKERS),
+                PAGERDUTY_WEBHOOK_SECRETS=SECRET,
+                WARROOM_ALERTMANAGER_TOKEN=TOKEN,
+                WARROOM_TRIAGE_RULES=str(rules),
+            ) as base:
+                port = int(base.rsplit(":", 1)[1])
                 started = asyncio.run(storm(port, requests))
                 accepted = time.monotonic() - started
                 elapsed = wait_processed(started)

@@ -8,7 +8,6 @@ Run: python bench/api.py   (a temporary SQLite file unless DATABASE_URL is set; 
 from __future__ import annotations
 
 import os
-import secrets
 import statistics
 import tempfile
 import time
@@ -20,7 +19,6 @@ from served import served
 from sqlalchemy import insert, text
 
 from bot.api.tokens import create_token
-from bot.http.runner import free_port
 from bot.simulator import SlackSimulator
 from storage.migrate import open_database, upgrade
 from storage.models import Incident, table
@@ -77,18 +75,8 @@ def main() -> None:
         upgrade(url)
         fill(url)
         secret = in_session(create_token, "bench", "read", private=False, at=datetime.now(UTC))[1]
-        port = free_port()
-        env = {
-            **os.environ,
-            "SLACK_BOT_TOKEN": simulator.token,
-            "SLACK_SIGNING_SECRET": secrets.token_hex(8),
-            "SLACK_API_URL": simulator.base_url,
-            "DATABASE_URL": url,
-            "PORT": str(port),
-            "WARROOM_API_RATE_LIMIT": "100000",
-        }
         try:
-            with served(env) as base:
+            with served(simulator, url, WARROOM_API_RATE_LIMIT="100000") as base:
                 database = "Postgres" if url.startswith("postgresql") else "SQLite"
                 headers = {"authorization": f"Bearer {secret}"}
                 with httpx.Client(base_url=f"{base}/api/v1", headers=headers) as client:

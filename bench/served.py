@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 import subprocess
 import sys
 import time
@@ -10,12 +12,26 @@ from contextlib import contextmanager
 
 import httpx
 
+from bot.http.runner import free_port
+from bot.simulator import SlackSimulator
+
 
 @contextmanager
-def served(env: dict[str, str], *options: str) -> Iterator[str]:
-    """Serve with `env` (its PORT) and `options` until the block ends; yield the base URL once
-    `/healthz` answers, or stop the bench if it does not within 30 s."""
-    base = f"http://127.0.0.1:{env['PORT']}"
+def served(simulator: SlackSimulator, database_url: str, *options: str, **settings: str) -> Iterator[str]:
+    """Serve against `simulator` and `database_url` with `options` and `settings` (environment
+    variables) until the block ends; yield the base URL once `/healthz` answers, or stop the
+    bench if it does not within 30 s."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "SLACK_BOT_TOKEN": simulator.token,
+        "SLACK_SIGNING_SECRET": secrets.token_hex(8),
+        "SLACK_API_URL": simulator.base_url,
+        "DATABASE_URL": database_url,
+        "PORT": str(port),
+        **settings,
+    }
+    base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", *options],
         env=env,

@@ -18,7 +18,6 @@ from pathlib import Path
 from served import served
 from sqlalchemy import insert, text
 
-from bot.http.runner import free_port
 from bot.simulator import SlackSimulator
 from bot.simulator.receiver import WebhookReceiver
 from storage.migrate import open_database, upgrade
@@ -66,21 +65,15 @@ def main() -> None:
                 for n, r in enumerate(receivers)
             )
         )
-        port = free_port()
-        env = {
-            **os.environ,
-            "SLACK_BOT_TOKEN": simulator.token,
-            "SLACK_SIGNING_SECRET": secrets.token_hex(8),
-            "SLACK_API_URL": simulator.base_url,
-            "DATABASE_URL": url,
-            "PORT": str(port),
-            "WARROOM_WEBHOOKS": str(config),
-            "WARROOM_WEBHOOK_HOSTS": ",".join(r.host for r in receivers),
-            "WARROOM_WEBHOOK_HTTP_HOSTS": "127.0.0.1",
-            "BENCH_SECRET": SECRET,
-        }
         try:
-            with served(env):
+            with served(
+                simulator,
+                url,
+                WARROOM_WEBHOOKS=str(config),
+                WARROOM_WEBHOOK_HOSTS=",".join(r.host for r in receivers),
+                WARROOM_WEBHOOK_HTTP_HOSTS="127.0.0.1",
+                BENCH_SECRET=SECRET,
+            ):
                 time.sleep(1)  # the endpoints take their place in the timeline
                 rows = [
                     {
