@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.logger import messages
@@ -76,19 +79,9 @@ bolt_log.addFilter(lambda record: record.getMessage() not in _EXPECTED)
 def build_app(deps: Deps) -> AsyncApp:
     """An `AsyncApp` with every listener registered, talking to `SLACK_API_URL`."""
     settings = deps.settings
-    secret = settings.slack_signing_secret
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
-    app = AsyncApp(
-        client=deps.slack.client,
-        signing_secret=secret.get_secret_value() if secret else None,
-        request_verification_enabled=secret is not None,
-        before_authorize=access.workspace_gate(deps.slack.state),
-        authorize=access.authorize_from(deps.slack.state, token),
-        # Listeners only ack and hand off to the worker, so answering when they return is
-        # immediate; otherwise Bolt polls for the ack every 10 ms.
-        process_before_response=True,
-        logger=bolt_log,
-    )
+    with _without_oauth_environment():
+        app = _bolt_app(deps, token)
     router = Router()
     incident.register(app, deps, router)
     declare.register(app, deps, router)
@@ -109,3 +102,32 @@ def build_app(deps: Deps) -> AsyncApp:
     home.register(app, deps)
     errors.register(app)
     return app
+
+
+def _bolt_app(deps: Deps, token: str) -> AsyncApp:
+    secret = deps.settings.slack_signing_secret
+    return AsyncApp(
+        client=deps.slack.client,
+        signing_secret=secret.get_secret_value() if secret else None,
+        request_verification_enabled=secret is not None,
+        before_authorize=access.workspace_gate(deps.slack.state),
+        authorize=access.authorize_from(deps.slack.state, token),
+        # Listeners only ack and hand off to the worker, so answering when they return is
+        # immediate; otherwise Bolt polls for the ack every 10 ms.
+        process_before_response=True,
+        logger=bolt_log,
+    )
+
+
+@contextmanager
+def _without_oauth_environment() -> Iterator[None]:
+    """Hide SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (the console's Sign in with Slack) from Bolt,
+    which would otherwise switch to its OAuth installation flow and stop using the bot token."""
+    hidden = {name: os.environ.pop(name) for name in _OAUTH_VARIABLES if name in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(hidden)
+
+
+_OAUTH_VARIABLES = ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET")

@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     warroom_triage_group: str | None = Field(default=None, pattern=r"^S[A-Z0-9]{2,}$")
     warroom_oncall_timezone: str = "UTC"  # where night pages are counted (IANA name)
     warroom_api_rate_limit: int = Field(default=600, ge=1, le=100_000)  # API requests a minute per token
+    slack_client_id: str | None = Field(default=None, pattern=r"^[0-9]+\.[0-9]+$")  # Sign in with Slack
+    slack_client_secret: SecretStr | None = None
+    warroom_base_url: str | None = None  # where people open the console, e.g. https://warroom.example.com
+    warroom_console_session_hours: float = Field(default=12, gt=0, le=24 * 30)
     port: int = Field(default=3000, ge=1, le=65535)
 
     @field_validator(
@@ -131,6 +135,18 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("warroom_base_url")
+    @classmethod
+    def _base_url(cls, value: str | None) -> str | None:
+        if value and not re.fullmatch(r"https?://[^/?#\s]+(/[^?#\s]*)?", value):
+            raise ValueError("must be the console's address, such as https://warroom.example.com")
+        return value.rstrip("/") if value else None
+
+    @property
+    def console_sign_in(self) -> bool:
+        """Whether Sign in with Slack is configured: client id, client secret and base URL."""
+        return bool(self.slack_client_id and self.slack_client_secret and self.warroom_base_url)
 
     @field_validator("warroom_broadcast_channel")
     @classmethod

@@ -169,6 +169,24 @@ class SlackGateway:
             if not cursor:
                 return
 
+    async def private_rooms(self, user_id: str) -> frozenset[str]:
+        """The private channels `user_id` is in that Warroom is in too (users.conversations)."""
+        rooms: set[str] = set()
+        cursor = None
+        while True:
+            response = await self.call(
+                "users.conversations",
+                user=user_id,
+                types="private_channel",
+                exclude_archived=False,
+                limit=LIST_PAGE,
+                cursor=cursor,
+            )
+            rooms.update(str(channel["id"]) for channel in response.get("channels", []))
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                return frozenset(rooms)
+
     async def invite(self, channel: str, users: list[str]) -> None:
         """Invite people; someone already in the channel (or Warroom itself) is not an error."""
         try:

@@ -1,17 +1,18 @@
-"""What the API reads: incidents (filtered, newest first, in pages), timelines, follow-ups and
-alerts. A page ends where the next begins (a cursor, never an offset), so pages stay right
-while incidents are declared."""
+"""What the API and the console read: incidents (filtered, newest first, in pages), timelines,
+follow-ups and alerts, each only as far as the reader may see private incidents. A page ends
+where the next begins (a cursor, never an offset), so pages stay right while incidents are
+declared."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from sqlalchemy import exists, func
+from sqlalchemy import ColumnElement, exists, false, func, or_, true
 from sqlmodel import Session, col, select
 
 from bot.incidents.errors import IncidentNotFound
-from storage.models import Alert, FollowUp, Incident, TimelineEvent
+from storage.models import Alert, FollowUp, Incident, RoleAssignment, TimelineEvent
 
 T = TypeVar("T")
 OPEN, CLOSED = "open", "closed"
@@ -36,20 +37,51 @@ class IncidentFilter:
     drill: bool | None = None
 
 
+@dataclass(frozen=True)
+class Reader:
+    """Who reads, as far as private incidents go: `everything` (admins, private API tokens), or
+    the public incidents and the private ones `user_id` is a member of: who declared it, held a
+    role or acted on its timeline, and whoever is in its war room (`rooms`, as Slack says)."""
+
+    everything: bool = False
+    user_id: str | None = None
+    rooms: frozenset[str] = frozenset()
+
+
+EVERYTHING, PUBLIC = Reader(everything=True), Reader()
+
+
+def readable(reader: Reader) -> ColumnElement[bool]:
+    """The incidents `reader` may see, as a condition on `incidents`."""
+    if reader.everything:
+        return true()
+    if reader.user_id is None:
+        return col(Incident.private).is_(False)
+    user = reader.user_id
+    held_role = exists().where(
+        col(RoleAssignment.incident_id) == col(Incident.id), col(RoleAssignment.user_id) == user
+    )
+    acted = exists().where(
+        col(TimelineEvent.incident_id) == col(Incident.id), col(TimelineEvent.actor_id) == user
+    )
+    in_room = col(Incident.channel_id).in_(sorted(reader.rooms)) if reader.rooms else false()
+    return or_(col(Incident.private).is_(False), col(Incident.declared_by) == user, in_room, held_role, acted)
+
+
 def _like(text: str) -> str:
     escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 
 def list_incidents(
-    session: Session, where: IncidentFilter, *, private: bool, limit: int, before: int | None
+    session: Session, where: IncidentFilter, *, reader: Reader, limit: int, before: int | None
 ) -> Page[Incident]:
-    """Incidents newest first, numbered below `before`; private ones only when `private`."""
-    statement = select(Incident).order_by(col(Incident.number).desc()).limit(limit + 1)
+    """Incidents `reader` may see, newest first, numbered below `before`."""
+    statement = (
+        select(Incident).where(readable(reader)).order_by(col(Incident.number).desc()).limit(limit + 1)
+    )
     if before is not None:
         statement = statement.where(Incident.number < before)
-    if not private:
-        statement = statement.where(col(Incident.private).is_(False))
     if where.status == OPEN:
         statement = statement.where(col(Incident.closed_at).is_(None))
     elif where.status == CLOSED:
@@ -74,10 +106,10 @@ def list_incidents(
     return Page(rows[:limit], rows[limit - 1].number if more else None)
 
 
-def incident_by_number(session: Session, number: int, *, private: bool) -> Incident:
-    """INC-`number`, if this reader may see it (a private one is as if it did not exist)."""
-    incident = session.exec(select(Incident).where(Incident.number == number)).first()
-    if incident is None or (incident.private and not private):
+def incident_by_number(session: Session, number: int, *, reader: Reader) -> Incident:
+    """INC-`number`, if `reader` may see it (a private one is as if it did not exist)."""
+    incident = session.exec(select(Incident).where(Incident.number == number, readable(reader))).first()
+    if incident is None:
         raise IncidentNotFound(f"INC-{number} does not exist.")
     return incident
 
@@ -114,22 +146,21 @@ def list_alerts(
     source: str | None,
     status: str | None,
     triage: str | None,
-    private: bool,
+    reader: Reader,
     limit: int,
     before: int | None,
 ) -> Page[tuple[Alert, int | None]]:
-    """Alerts newest first, each with the number of its incident; an alert of a private
-    incident only when `private`."""
+    """Alerts newest first, each with the number of its incident; an alert of an incident only
+    when `reader` may see that incident."""
     statement = (
         select(Alert, Incident.number, Incident.private)
         .join(Incident, col(Incident.id) == col(Alert.incident_id), isouter=True)
+        .where(or_(col(Alert.incident_id).is_(None), readable(reader)))
         .order_by(col(Alert.id).desc())
         .limit(limit + 1)
     )
     if before is not None:
         statement = statement.where(col(Alert.id) < before)
-    if not private:
-        statement = statement.where(col(Incident.private).is_not(True))
     for column, value in ((Alert.source, source), (Alert.status, status), (Alert.triage, triage)):
         if value:
             statement = statement.where(column == value)

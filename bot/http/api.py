@@ -25,7 +25,10 @@ from starlette.exceptions import HTTPException
 
 from bot import clock
 from bot.api.queries import (
+    EVERYTHING,
+    PUBLIC,
     IncidentFilter,
+    Reader,
     incident_by_number,
     list_alerts,
     list_incidents,
@@ -133,6 +136,11 @@ class Caller:
     name: str
     write: bool
     private: bool  # may see private incidents
+
+    @property
+    def reader(self) -> Reader:
+        """What this token may read: every incident, or only the public ones."""
+        return EVERYTHING if self.private else PUBLIC
 
 
 class RateLimit:
@@ -270,7 +278,7 @@ def create_api(deps: Deps) -> FastAPI:
     def change(
         session: Session, who: Caller, key: str, number: int, make: Callable[..., Outcome], *args: Any
     ) -> IncidentOut:
-        incident = incident_by_number(session, number, private=who.private)
+        incident = incident_by_number(session, number, reader=who.reader)
         assert incident.id is not None
         outcome = make(session, incident.id, *args)
         outcome = dataclasses.replace(outcome, message=outcome.message + through(who))
@@ -292,13 +300,13 @@ def create_api(deps: Deps) -> FastAPI:
     ) -> IncidentPage:
         where = IncidentFilter(status=status, severity=severity, service=service, text=q, drill=drill)
         page = await run_in_session(
-            list_incidents, where, private=who.private, limit=limit, before=_after(cursor)
+            list_incidents, where, reader=who.reader, limit=limit, before=_after(cursor)
         )
         return IncidentPage(items=[IncidentOut.of(i) for i in page.items], next_cursor=_cursor(page.after))
 
     @router.get("/incidents/{number}", response_model=IncidentOut, summary="One incident")
     async def incident(who: Reader, number: Number) -> IncidentOut:
-        return IncidentOut.of(await run_in_session(incident_by_number, number, private=who.private))
+        return IncidentOut.of(await run_in_session(incident_by_number, number, reader=who.reader))
 
     @router.post(
         "/incidents",
@@ -389,7 +397,7 @@ def create_api(deps: Deps) -> FastAPI:
         text = clean_note(body.text) + f" (through the API, token {who.name})"
 
         def act(session: Session) -> EventOut:
-            found = incident_by_number(session, number, private=who.private)
+            found = incident_by_number(session, number, reader=who.reader)
             assert found.id is not None
             added = add_note(session, found.id, text, ctx, key=f"api:{who.token_id}:{key}"[:255])
             session.flush()
@@ -406,7 +414,7 @@ def create_api(deps: Deps) -> FastAPI:
         cursor: Cursor = None,
     ) -> TimelinePage:
         def read(session: Session) -> TimelinePage:
-            found = incident_by_number(session, number, private=who.private)
+            found = incident_by_number(session, number, reader=who.reader)
             assert found.id is not None
             page = timeline_page(session, found.id, kind=kind, limit=limit, after=_after(cursor))
             return TimelinePage(items=[EventOut.of(e) for e in page.items], next_cursor=_cursor(page.after))
@@ -423,7 +431,7 @@ def create_api(deps: Deps) -> FastAPI:
         who: Reader, number: Number, format: Annotated[str, Query(pattern="^(markdown|json)$")] = "markdown"
     ) -> Response:
         def read(session: Session) -> str:
-            found = incident_by_number(session, number, private=who.private)
+            found = incident_by_number(session, number, reader=who.reader)
             assert found.id is not None
             draft = build_draft(session, found.id, now=clock.now())
             return draft_json(draft) if format == "json" else draft_markdown(draft)
@@ -437,7 +445,7 @@ def create_api(deps: Deps) -> FastAPI:
     )
     async def followups(who: Reader, number: Number) -> list[FollowUpOut]:
         def read(session: Session) -> list[FollowUpOut]:
-            found = incident_by_number(session, number, private=who.private)
+            found = incident_by_number(session, number, reader=who.reader)
             assert found.id is not None
             return [FollowUpOut.of(f) for f in stored_followups(session, found.id)]
 
@@ -457,7 +465,7 @@ def create_api(deps: Deps) -> FastAPI:
             source=source,
             status=status,
             triage=triage,
-            private=who.private,
+            reader=who.reader,
             limit=limit,
             before=_after(cursor),
         )

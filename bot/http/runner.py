@@ -15,11 +15,14 @@ START_TIMEOUT = 10.0
 
 
 class ServerThread:
-    """One uvicorn server on its own thread and event loop; the port is bound up front."""
+    """One uvicorn server on its own thread and event loop; the port (`port`, else a free one)
+    is bound up front."""
 
-    def __init__(self, app: ASGIApp, *, lifespan: Literal["on", "off"] = "on", name: str = "server") -> None:
+    def __init__(
+        self, app: ASGIApp, *, lifespan: Literal["on", "off"] = "on", name: str = "server", port: int = 0
+    ) -> None:
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket.bind(("127.0.0.1", 0))
+        self._socket.bind(("127.0.0.1", port))
         self.port: int = self._socket.getsockname()[1]
         config = uvicorn.Config(
             app,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -46,7 +47,9 @@ class LocalWarroom:
         self.settings = settings
         open_database(settings.database_url)
         self.deps = Deps.from_settings(settings)
-        self.server = ServerThread(create_web_app(self.deps), name="warroom")
+        # the console's address, when set, is where Warroom serves (its sign-in returns there)
+        port = urlsplit(settings.warroom_base_url).port if settings.warroom_base_url else None
+        self.server = ServerThread(create_web_app(self.deps), name="warroom", port=port or 0)
         self.server.start()
         assert settings.slack_signing_secret is not None
         secret = settings.slack_signing_secret.get_secret_value()

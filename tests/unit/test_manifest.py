@@ -38,6 +38,7 @@ METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "usergroups.users.list": ("usergroups:read",),
     "users.info": ("users:read",),
     "users.lookupByEmail": ("users:read.email",),
+    "users.conversations": ("channels:read", "groups:read"),
     "views.open": (),
     "views.publish": (),
     "views.push": (),
