@@ -98,7 +98,10 @@ class SlackSignIn:
                 raise SignInFailed(f"Slack could not be reached to finish the sign-in ({exc}).") from None
             if "id_token" not in token:
                 raise SignInFailed("Slack's answer carried no identity (id_token). Try again.")
-            claims = await self._checked_claims(client, token, nonce)
+            try:
+                claims = await self._checked_claims(client, token, nonce)
+            except httpx.HTTPError as exc:
+                raise SignInFailed(f"Slack's keys could not be fetched ({exc}). Try again.") from None
         return Identity(
             user_id=str(claims["sub"]),
             team_id=str(claims.get(TEAM_CLAIM, "")),
@@ -126,7 +129,7 @@ class SlackSignIn:
 
     async def _key_set(self, client: AsyncOAuth2Client, *, fresh: bool = False) -> KeySet:
         if self._keys is None or fresh or time.monotonic() - self._keys[0] > KEYS_CACHE_SECONDS:
-            response = await client.get(self._keys_url, withhold_token=True)
+            response = await client.request("GET", self._keys_url, withhold_token=True)
             response.raise_for_status()
             self._keys = (time.monotonic(), KeySet.import_key_set(response.json()))
         return self._keys[1]

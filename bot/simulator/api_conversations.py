@@ -1,4 +1,5 @@
-"""conversations.*: create, invite, topic, purpose, archive, info, join, history, list."""
+"""conversations.*: create, invite, topic, purpose, archive, info, join, history, list; and
+users.conversations, which lists like conversations.list."""
 
 import base64
 import binascii
@@ -17,6 +18,7 @@ MAX_NAME = 80
 MAX_TOPIC = 250
 MAX_HISTORY_LIMIT = 999
 MAX_LIST_LIMIT = 999  # Slack: "an integer under 1000"
+MAX_USER_LIST_LIMIT = 1000  # users.conversations: "an integer no larger than 1000"
 LIST_TYPES = frozenset({"public_channel", "private_channel", "mpim", "im"})
 
 
@@ -188,20 +190,44 @@ def history(ws: Workspace, args: Args) -> dict[str, Any]:
 def list_conversations(ws: Workspace, args: Args) -> dict[str, Any]:
     """conversations.list: public channels by default, private ones only where the bot is a
     member (Slack shows a token only those), oldest first, paged by cursor."""
-    wanted = set(id_list(args, "types") or ["public_channel"])
-    if wanted - LIST_TYPES:
-        raise ApiError("invalid_types", "[ERROR] types are public_channel, private_channel, mpim, im")
+    wanted = _list_types(args)
     limit = integer(args, "limit", 100)
     if not 1 <= limit <= MAX_LIST_LIMIT:
         raise ApiError("invalid_limit", f"[ERROR] limit must be 1 to {MAX_LIST_LIMIT}")
-    start = _cursor_offset(text(args, "cursor"))
-    listed = [
+    return _listing(ws, _visible(ws, wanted, args), args, limit)
+
+
+def user_conversations(ws: Workspace, args: Args) -> dict[str, Any]:
+    """users.conversations: what `user` (else the bot) is a member of, of what the bot can see,
+    oldest first, paged by cursor; an out-of-range limit is served as the default or the cap."""
+    user_id = text(args, "user") or ws.bot_user_id
+    ws.user(user_id)  # user_not_found for anyone outside the workspace
+    wanted = _list_types(args)
+    limit = integer(args, "limit", 100)
+    limit = 100 if limit < 1 else min(limit, MAX_USER_LIST_LIMIT)
+    mine = [channel for channel in _visible(ws, wanted, args) if user_id in channel.members]
+    return _listing(ws, mine, args, limit)
+
+
+def _list_types(args: Args) -> set[str]:
+    wanted = set(id_list(args, "types") or ["public_channel"])
+    if wanted - LIST_TYPES:
+        raise ApiError("invalid_types", "[ERROR] types are public_channel, private_channel, mpim, im")
+    return wanted
+
+
+def _visible(ws: Workspace, wanted: set[str], args: Args) -> list[Channel]:
+    return [
         channel
         for channel in ws.channels.values()
         if _list_type(channel) in wanted
         and (not channel.is_private or ws.bot_user_id in channel.members)
         and not (channel.is_archived and flag(args, "exclude_archived"))
     ]
+
+
+def _listing(ws: Workspace, listed: list[Channel], args: Args, limit: int) -> dict[str, Any]:
+    start = _cursor_offset(text(args, "cursor"))
     more = len(listed) > start + limit
     return {
         "ok": True,
@@ -263,4 +289,5 @@ HANDLERS = {
     "conversations.join": join,
     "conversations.history": history,
     "conversations.list": list_conversations,
+    "users.conversations": user_conversations,
 }

@@ -2,14 +2,16 @@
 
 from dataclasses import replace
 
-from .workspace import Channel, User, Workspace
+from .workspace import Channel, Team, User, Workspace
 
 GENERAL_ID = "C0GENERAL"
 BROADCAST_ID = "C0BROADCAST"
+OTHER_TEAM = Team("T0OTHER", "Other", "other")
+OUTSIDER_ID = "U0OUTSIDER"
 
 
 def seed_users(ws: Workspace) -> None:
-    """Add the bot and the seeded people."""
+    """Add the bot, the seeded people, and one person of another workspace."""
     team = ws.team_id
     bot = User(id=ws.bot_user_id, name="warroom", real_name="Warroom", team_id=team, is_bot=True)
     people = [
@@ -21,6 +23,17 @@ def seed_users(ws: Workspace) -> None:
         replace(person("U0GUEST", "guest", team), is_restricted=True),
     ]
     ws.users.update((user.id, user) for user in people)
+    seed_outsider(ws)
+
+
+def seed_outsider(ws: Workspace) -> None:
+    """Add a person of another workspace who can sign in with Slack but is no member here,
+    so a console can show it refuses them (kept out of ws.users: no channel, no users.info)."""
+    ws.other_teams[OTHER_TEAM.id] = OTHER_TEAM
+    outsider = replace(
+        person(OUTSIDER_ID, "oscar", OTHER_TEAM.id), real_name="Oscar Outsider", email="oscar@other.example"
+    )
+    ws.outsiders[outsider.id] = outsider
 
 
 def person(user_id: str, name: str, team_id: str) -> User:

@@ -1,19 +1,22 @@
-"""The HTTP face of the simulator: Web API, response_url and file upload endpoints."""
+"""The HTTP face of the simulator: Web API, response_url, file upload and Sign in with Slack."""
 
 import asyncio
+import base64
+import binascii
 import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote_plus
 
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from . import api_chat, api_conversations, api_files, api_items, api_people, api_views
+from . import api_chat, api_conversations, api_files, api_items, api_people, api_views, signin
+from .api_people import SIGNIN_HANDLERS, Credentials
 from .args import Args, decode_json_fields
 from .blocks import block_problems
 from .calls import Call, Reply
@@ -41,6 +44,9 @@ def build_app(ws: Workspace) -> Starlette:
             Route("/api/{method}", web_api, methods=["GET", "POST"]),
             Route("/response/{key:path}", response_url, methods=["POST"]),
             Route("/upload/{file_id}", upload, methods=["POST"]),
+            Route("/.well-known/openid-configuration", signin.discovery, methods=["GET"]),
+            Route(signin.AUTHORIZE_PATH, signin.authorize, methods=["GET", "POST"]),
+            Route(signin.KEYS_PATH, signin.keys, methods=["GET"]),
         ]
     )
     app.state.workspace = ws
@@ -61,7 +67,7 @@ async def web_api(request: Request) -> Response:
     sent = Sent({}, None, "query")
     try:
         sent = await read_arguments(request, reads_json=spec is None or spec.reads_json)
-        reply = answer(ws, method, sent.args, sent.token)
+        reply = answer(ws, method, sent)
     except ApiError as error:
         reply = Reply(error.body())
     except ClientDisconnect:  # the caller died mid-request (a replica killed): Slack never saw it
@@ -73,30 +79,50 @@ async def web_api(request: Request) -> Response:
     return JSONResponse(reply.body, status_code=reply.status, headers=reply.headers)
 
 
-def answer(ws: Workspace, method: str, args: Args, token: str | None) -> Reply:
-    """Check the token, injected faults and arguments, then run the method."""
-    if not token:
-        raise ApiError("not_authed", "[ERROR] send the token as 'Authorization: Bearer …' or a form field")
-    if token != ws.token:
-        raise ApiError("invalid_auth")
-    spec, handler = SPECS.get(method), HANDLERS.get(method)
-    if spec is None or handler is None:
-        raise ApiError("unknown_method", f"[ERROR] the simulator has no method '{method}'")
-    with ws.lock:
-        fault = ws.faults.take(method)
-        if fault is not None:
-            return fault
-        spec.check(args)
-        return Reply(handler(ws, args))
-
-
 @dataclass(frozen=True)
 class Sent:
-    """What a call carried: its arguments, the token presented, and how it was encoded."""
+    """What a call carried: its arguments, the token presented, how it was encoded, and any
+    HTTP Basic credentials (client id and secret, for openid.connect.token)."""
 
     args: Args
     token: str | None
     encoding: str
+    basic: tuple[str, str] | None = None
+
+
+def answer(ws: Workspace, method: str, sent: Sent) -> Reply:
+    """Check the token, injected faults and arguments, then run the method."""
+    spec = SPECS.get(method)
+    with ws.lock:
+        check_token(ws, spec.token if spec else "bot", sent.token)
+        if spec is None or (method not in HANDLERS and method not in SIGNIN_HANDLERS):
+            raise ApiError("unknown_method", f"[ERROR] the simulator has no method '{method}'")
+        fault = ws.faults.take(method)
+        if fault is not None:
+            return fault
+        spec.check(sent.args)
+        if method in SIGNIN_HANDLERS:
+            credentials = Credentials(token=sent.token, basic=sent.basic)
+            return Reply(SIGNIN_HANDLERS[method](ws, sent.args, credentials))
+        return Reply(HANDLERS[method](ws, sent.args))
+
+
+def check_token(ws: Workspace, wanted: str, token: str | None) -> None:
+    """Refuse a call without the kind of token the method wants ("bot", "user" or "none")."""
+    if wanted == "none":
+        return  # the app authenticates with its client id and secret; a Bearer token is ignored
+    if not token:
+        raise ApiError("not_authed", "[ERROR] send the token as 'Authorization: Bearer …' or a form field")
+    if wanted == "user":
+        if token == ws.token:
+            raise ApiError("not_allowed_token_type", "[ERROR] this method wants a user token, not the bot's")
+        if token not in ws.user_tokens:
+            raise ApiError("invalid_auth")
+    elif token in ws.user_tokens:
+        # A Sign in with Slack token carries only openid, profile and email.
+        raise ApiError("missing_scope", "[ERROR] a Sign in with Slack token cannot call this method")
+    elif token != ws.token:
+        raise ApiError("invalid_auth")
 
 
 async def read_arguments(request: Request, *, reads_json: bool) -> Sent:
@@ -126,7 +152,19 @@ async def read_arguments(request: Request, *, reads_json: bool) -> Sent:
         args.update(form)
     # Tokens in the query string are refused for current Slack apps.
     args.pop("token", None)
-    return Sent(decode_json_fields(args), token, encoding)
+    return Sent(decode_json_fields(args), token, encoding, _basic_credentials(header))
+
+
+def _basic_credentials(header: str) -> tuple[str, str] | None:
+    # RFC 6749 2.3.1: id and secret are form-encoded, joined by a colon, then base64.
+    if not header.lower().startswith("basic "):
+        return None
+    try:
+        decoded = base64.b64decode(header[len("Basic ") :].strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    client_id, colon, secret = decoded.partition(":")
+    return (unquote_plus(client_id), unquote_plus(secret)) if colon else None
 
 
 def _json_object(body: bytes) -> dict[str, Any]:

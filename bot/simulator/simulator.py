@@ -163,6 +163,13 @@ class SlackSimulator:
         with self._ws.lock:
             return self._ws.channels[channel_id].snapshot()
 
+    def join(self, channel_id: str, user_id: str) -> None:
+        """`user_id` joins a channel, as when a member invites them in Slack."""
+        with self._ws.lock:
+            members = self._ws.channels[channel_id].members
+            if user_id not in members:
+                members.append(user_id)
+
     @property
     def channels(self) -> list[dict[str, Any]]:
         """Copies of every channel's state (direct messages left out)."""
@@ -229,6 +236,25 @@ class SlackSimulator:
         """Expire the given trigger ids, or every one issued or used so far."""
         with self._ws.lock:
             self._ws.triggers.expire(trigger_ids)
+
+    # Sign in with Slack
+
+    @property
+    def client_id(self) -> str:
+        """The app's client id for Sign in with Slack."""
+        return self._ws.client_id
+
+    @property
+    def client_secret(self) -> str:
+        """The app's client secret."""
+        return self._ws.client_secret
+
+    def add_redirect_url(self, url: str) -> None:
+        """Allow `url` (and paths under it) as a Sign in with Slack redirect_uri, as an app's
+        settings page does."""
+        with self._ws.lock:
+            if url not in self._ws.redirect_urls:
+                self._ws.redirect_urls.append(url)
 
     # Faults
 

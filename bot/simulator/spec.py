@@ -86,13 +86,15 @@ class ApiError(Exception):
 
 @dataclass(frozen=True)
 class MethodSpec:
-    """Required argument groups (any one name of a group will do), optional arguments, and
-    the body encodings the method reads ("form" always; "json" only for most write methods)."""
+    """Required argument groups (any one name of a group will do), optional arguments, the
+    body encodings the method reads ("form" always; "json" only for most write methods), and the
+    token it wants: "bot" (most), "user" (a Sign in with Slack token) or "none"."""
 
     name: str
     required: tuple[tuple[str, ...], ...]
     optional: frozenset[str]
     encodings: frozenset[str]
+    token: str = "bot"
 
     @property
     def reads_json(self) -> bool:
@@ -135,4 +137,5 @@ def _spec(name: str, entry: dict[str, Any]) -> MethodSpec:
     required = tuple(tuple(part.strip() for part in r.split(" or ")) for r in entry["required"])
     optional = frozenset(entry["optional"]) | EXTRA_OPTIONAL.get(name, frozenset())
     encodings = frozenset(entry["encodings"])
-    return MethodSpec(name=name, required=required, optional=optional, encodings=encodings)
+    token = entry.get("token", "bot")
+    return MethodSpec(name=name, required=required, optional=optional, encodings=encodings, token=token)

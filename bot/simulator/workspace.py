@@ -1,10 +1,12 @@
-"""The simulated workspace: people, channels, messages, views, files and call log."""
+"""The simulated workspace: people, channels, messages, views, files, sign-ins and call log."""
 
 import copy
 import threading
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from .calls import Call
 from .faults import Faults
@@ -96,6 +98,30 @@ class Channel:
         return body
 
 
+@dataclass(frozen=True)
+class Team:
+    """A Slack workspace as Sign in with Slack names it."""
+
+    id: str
+    name: str
+    domain: str
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What a person allowed the app on the sign-in page: who, which scopes, where to send them,
+    the nonce and PKCE challenge to bind, and when (epoch seconds). An authorization code and
+    the user token it is exchanged for both stand for one."""
+
+    user: User
+    team: Team
+    scopes: frozenset[str]
+    redirect_uri: str
+    nonce: str | None
+    challenge: tuple[str, str] | None  # (code_challenge_method, code_challenge)
+    at: float
+
+
 def _text_field(value: str, last_set: int, bot_user_id: str) -> dict[str, Any]:
     # Only the bot sets topics and purposes in the simulator.
     return {"value": value, "creator": bot_user_id if value else "", "last_set": last_set}
@@ -111,13 +137,24 @@ class Workspace:
         self.bot_id = "B" + bot_user_id[1:]
         self.app_id = "A0WARROOM"  # what SlackSender puts in api_app_id
         self.team_id = team_id
+        self.team = Team(team_id, "Example", "example")  # as auth.test names it
         self.root_url = ""
         self.users: dict[str, User] = {}
         self.usergroups: dict[str, list[str]] = {}
+        # People of other workspaces: they can sign in with Slack, but the bot token cannot
+        # see them (users.info answers user_not_found), as with a real foreign workspace.
+        self.outsiders: dict[str, User] = {}
+        self.other_teams: dict[str, Team] = {}
+        # The app's credentials and the Redirect URLs set on its OAuth & Permissions page.
+        self.client_id = "1111111111.2222222222"
+        self.client_secret = "sim-client-secret"
+        self.redirect_urls: list[str] = []
+        self.signing_key: RSAPrivateKey | None = None  # made on first use (signin.signing_key)
         self.clear()
 
     def clear(self) -> None:
-        """Forget everything except the directory (users and user groups)."""
+        """Forget everything except the directory (users, user groups, outsiders) and the app's
+        settings; codes and tokens from sign-ins go too."""
         self.channels: dict[str, Channel] = {}
         self.views: dict[str, dict[str, Any]] = {}
         self.homes: dict[str, str] = {}
@@ -127,6 +164,8 @@ class Workspace:
         self.faults = Faults()
         self.latency = 0.0
         self.calls: list[list[Call]] = []
+        self.codes: dict[str, Grant] = {}
+        self.user_tokens: dict[str, Grant] = {}
         self._counters: dict[str, int] = {}
         self._last_ts_us = 0
 

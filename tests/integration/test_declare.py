@@ -8,6 +8,7 @@ from sqlmodel import select
 
 from storage.models import Incident, ProcessedRequest, RoleAssignment, TimelineEvent
 from storage.session import session_scope
+from tests.rooms import form, open_declare_modal
 
 
 def incidents() -> list[Incident]:
@@ -77,25 +78,6 @@ def test_without_broadcast_channel_a_declaration_takes_six_calls_or_fewer(warroo
     assert warroom.sim.channel("C0BROADCAST")["messages"] == []
 
 
-def form(title: str, severity: str = "sev3", private: bool = False, summary: str = "") -> dict:
-    """Slack's `state.values` for the declare modal."""
-    chosen = [{"value": "private"}] if private else []
-    return {
-        "title": {"title": {"type": "plain_text_input", "value": title}},
-        "severity": {"severity": {"type": "static_select", "selected_option": {"value": severity}}},
-        "summary": {"summary": {"type": "plain_text_input", "value": summary or None}},
-        "private": {"private": {"type": "checkboxes", "selected_options": chosen}},
-    }
-
-
-def open_declare_modal(warroom, text: str = "declare") -> dict:
-    """Type `/incident declare` without a title; return the modal Slack was asked to open."""
-    response = warroom.command(text)
-    assert response.status_code == 200 and response.content == b""
-    warroom.settle()
-    [opened] = warroom.sim.calls_to("views.open")
-    assert opened.ok
-    return opened.response["view"]
 
 
 def test_declare_without_title_opens_the_modal(warroom):

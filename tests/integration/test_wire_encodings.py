@@ -43,6 +43,10 @@ async def call_every_method(slack: SlackGateway, sim: SlackSimulator) -> None:
     await slack.share(await slack.upload({"draft.md": b"# INC-1"}), channel, thread_ts=ts)
     await slack.publish_home("U0ALICE", {"type": "home", "blocks": SECTION})
     await slack.client.views_open(trigger_id=sim.issue_trigger(), view=MODAL)
+    private = await slack.create_channel("inc-2-wire", private=True)
+    await slack.invite(private, ["U0ALICE"])
+    assert private in await slack.private_rooms("U0ALICE")
+    assert private not in await slack.private_rooms("U0BOB")
     await slack.archive(channel)
 
 
@@ -58,6 +62,7 @@ def test_every_method_is_sent_in_an_encoding_slack_reads_and_succeeds(simulator:
         assert ("json" if call.encoding == "json" else "form") in accepted, (call.method, call.encoding)
     reads = {call.method: call.encoding for call in calls}
     assert reads["users.info"] == "query" and reads["conversations.history"] == "query"
+    assert reads["users.conversations"] == "query"
     assert reads["files.getUploadURLExternal"] != "json" and reads["chat.postMessage"] == "json"
 
 

@@ -16,6 +16,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -155,6 +156,6 @@ def csrf_token(request: Request) -> str:
 
 async def csrf_ok(request: Request) -> bool:
     """Whether a form post carries this session's token."""
-    form = await request.form()
-    sent, expected = str(form.get("csrf") or ""), str(request.session.get("csrf") or "")
+    form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))  # the forms are urlencoded
+    sent, expected = form.get("csrf", ""), str(request.session.get("csrf") or "")
     return bool(expected) and secrets.compare_digest(sent, expected)
