@@ -11,6 +11,7 @@ import logging
 import re
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -436,11 +437,23 @@ def _duration(text: str) -> timedelta:
 
 @cli.command()
 @click.option("--latency", type=float, default=0.0, help="Seconds the simulated Slack waits per call.")
-def demo(latency: float) -> None:
+@click.option("--console", is_flag=True, help="Then keep the servers up and open the web console.")
+def demo(latency: float, console: bool) -> None:
     """Play an incident against the built-in Slack simulator and print what people see."""
     from bot.demo import run_demo
 
-    run_demo(latency=latency, out=click.echo)
+    run_demo(latency=latency, out=click.echo, console=_console_until_interrupted if console else None)
+
+
+def _console_until_interrupted(url: str) -> None:
+    click.echo(
+        f'\nThe web console is at {url}/ : "Sign in with Slack" opens the simulator\'s sign-in page;'
+        " choose Alice (or Dave, an admin). Press Ctrl-C to stop."
+    )
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        click.echo("Stopped.")
 
 
 def _open_database(settings: Settings) -> None:

@@ -17,6 +17,7 @@ import httpx
 
 from bot import clock
 from bot.config import SAMPLE_PLAYBOOKS
+from bot.http.runner import free_port
 from bot.http.signing import pagerduty_signature
 from bot.simulator import SlackSimulator
 from bot.simulator.automation import AutomationEndpoint
@@ -40,8 +41,10 @@ CLOSE_FORM = {
 }
 
 
-def run_demo(*, latency: float = 0.0, out: Out = print) -> None:
-    """Play an incident as people would and print what Slack shows them."""
+def run_demo(*, latency: float = 0.0, out: Out = print, console: Callable[[str], None] | None = None) -> None:
+    """Play an incident as people would and print what Slack shows them; with `console`, keep
+    the servers up afterwards with the web console signed in through the simulator, and hand
+    `console` its address (it returns when the demo may end)."""
     for noisy in ("alembic", "httpx", "httpx2", "bot"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     simulator, automation, pagerduty = SlackSimulator(), AutomationEndpoint(), FakePagerDuty()
@@ -51,6 +54,15 @@ def run_demo(*, latency: float = 0.0, out: Out = print) -> None:
     simulator.set_latency(latency)
     simulator.add_channel("alerts", channel_id=ALERTS_CHANNEL, members=[simulator.bot_user_id])
     simulator.add_usergroup("S0TRIAGE", ["U0DAVE"])
+    signin: dict[str, Any] = {}
+    if console is not None:
+        base = f"http://127.0.0.1:{free_port()}"
+        simulator.add_redirect_url(base + "/auth/callback")
+        signin = {
+            "slack_client_id": simulator.client_id,
+            "slack_client_secret": simulator.client_secret,
+            "warroom_base_url": base,
+        }
     with tempfile.TemporaryDirectory(prefix="warroom-demo-") as workdir:
         settings = local_settings(
             simulator,
@@ -64,12 +76,15 @@ def run_demo(*, latency: float = 0.0, out: Out = print) -> None:
             pagerduty_webhook_secrets=WEBHOOK_SECRET,
             warroom_alertmanager_token=ALERTMANAGER_TOKEN,
             warroom_triage_group="S0TRIAGE",
+            **signin,
         )
         story = StoryClock(clock.now() - STORY_LENGTH)
         slack = LocalWarroom(simulator, settings)
         try:
             with mock.patch("bot.clock.now", story.now):
                 _play(Scene(slack, out, story), automation)
+            if console is not None:
+                console(slack.server.url)
         finally:
             slack.stop()
             automation.stop()

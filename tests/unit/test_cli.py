@@ -1,8 +1,11 @@
 import fcntl
 
+import httpx
 from click.testing import CliRunner
 
 from bot.cli import cli
+from bot.demo import run_demo
+from bot.simulator.signin import sign_in_as
 from storage import migrate
 
 
@@ -69,6 +72,23 @@ def test_demo_prints_what_people_see():
     assert "#alerts @warroom: :bell: Low-urgency Alertmanager alert on *workers*: Disk on worker-3" in out
     assert ":broom: #1 alerts labelled alertname=DiskFillingUp" in out and "marked as noise by @dave" in out
     assert "(no notice: the rule made from Slack ignores it, so it is only counted)" in out
+
+
+def test_demo_console_keeps_the_servers_up_with_the_console_signed_in_through_the_simulator():
+    seen: dict[str, str] = {}
+
+    def visit(url: str) -> None:  # what a person does with the printed address
+        with httpx.Client(base_url=url) as browser:
+            start = browser.get("/signin")
+            back = sign_in_as(start.headers["location"], "U0ALICE")
+            assert browser.get(back.removeprefix(url)).status_code == 303
+            seen["list"] = browser.get("/incidents", params={"tab": "all"}).text
+            seen["incident"] = browser.get("/incidents/INC-1").text
+
+    run_demo(out=lambda line: None, console=visit)
+    assert "INC-1" in seen["list"] and "Checkout returns 500s" in seen["list"]
+    assert "Roll back checkout to the previous release" in seen["incident"]  # the run the story made
+    assert "Postmortem draft" in seen["incident"]
 
 
 def serve_env(monkeypatch, url: str) -> None:
