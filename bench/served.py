@@ -29,6 +29,7 @@ def served(simulator: SlackSimulator, database_url: str, *options: str, **settin
         "SLACK_API_URL": simulator.base_url,
         "DATABASE_URL": database_url,
         "PORT": str(port),
+        "WARROOM_BASE_URL": f"http://127.0.0.1:{port}",  # the console's address (sign-in returns there)
         **settings,
     }
     base = f"http://127.0.0.1:{port}"

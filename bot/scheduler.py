@@ -18,14 +18,14 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlmodel import Session
 
 from bot import clock
-from bot.alerts.report import alert_report, report_markdown
 from bot.deps import Deps
+from bot.flows import alert_report
 from bot.flows.archive import archive_closed_rooms
 from bot.flows.closing import post_missing_drafts
-from bot.flows.effects import post_once, retry_since
+from bot.flows.effects import retry_since
 from bot.flows.followups import send_due_followups
 from bot.flows.reminders import send_due_reminders
-from bot.jobs import faults, queue
+from bot.jobs import queue
 from bot.jobs.queue import Claimed
 from storage.session import run_in_session
 
@@ -75,9 +75,7 @@ def _at_now(job: Callable[[Deps, datetime], Awaitable[Any]]) -> Run:
 
 
 async def _report(deps: Deps, due: datetime, job: Claimed) -> None:
-    since = retry_since(job)
-    await post_weekly_report(deps, due, key=job.key, since=since)
-    faults.step("report.posted")
+    await alert_report.post_weekly_report(deps, due, key=job.key, since=retry_since(job))
 
 
 async def _clean_up(_deps: Deps, due: datetime, _job: Claimed) -> None:
@@ -109,7 +107,8 @@ def schedules(deps: Deps) -> list[Schedule]:
 
 
 def register(deps: Deps) -> None:
-    """Run scheduled jobs in this process (whichever replica recorded them)."""
+    """Run scheduled jobs in this process (whichever replica recorded them), and the jobs they
+    record (the weekly report's chart)."""
     by_name = {schedule.name: schedule for schedule in schedules(deps)}
 
     async def run(job: Claimed) -> None:
@@ -118,6 +117,7 @@ def register(deps: Deps) -> None:
             await schedule.run(deps, datetime.fromisoformat(str(job.payload["due"])), job)
 
     deps.jobs.register(KIND, run)
+    alert_report.register(deps)
 
 
 async def record_due(deps: Deps, now: datetime) -> int:
@@ -167,15 +167,3 @@ def while_slack_works(
             await job(deps, clock.now())
 
     return run
-
-
-async def post_weekly_report(
-    deps: Deps, now: datetime, *, key: str | None = None, since: float | None = None
-) -> None:
-    """Post the week's alert noise report up to `now` to WARROOM_ALERT_REPORT_CHANNEL, carrying
-    `key` so that a retry since `since` finds the post instead of repeating it."""
-    channel = deps.settings.warroom_alert_report_channel
-    assert channel is not None
-    zone = deps.settings.warroom_oncall_timezone
-    figures = await run_in_session(alert_report, now - timedelta(days=7), now, zone)
-    await post_once(deps, channel, f"```{report_markdown(figures)[:3500]}```", key=key, since=since)

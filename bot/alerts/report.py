@@ -1,17 +1,20 @@
 """The alert report, for every source: what paged, how often, how fast it was acknowledged, what
 was noise, what was fixed automatically, and what to do about the worst (remove, downgrade,
-automate, fix for good). Night pages are counted in the on-call's zone, not UTC."""
+automate, fix for good), in all and week by week (Monday 00:00 UTC). Night pages are counted in
+the on-call's zone, not UTC."""
 
 from __future__ import annotations
 
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
+from bot import clock
 from bot.alerts.updates import source_name
 from bot.text import plural
 from storage.models import Alert, AlertEvent, RemediationRun, TriageOverride
@@ -52,12 +55,20 @@ def _is_night(at: datetime, zone: ZoneInfo) -> bool:
     return local.hour in NIGHT_HOURS or local.hour >= 22
 
 
+def _acted_on(alert: Alert) -> bool:
+    """Someone acknowledged it, or it became an incident: the alerts that are not noise."""
+    return alert.incident_id is not None or alert.acknowledged_at is not None
+
+
+def _noise_share(alerts: list[Alert]) -> float:
+    return round(1 - sum(1 for a in alerts if _acted_on(a)) / len(alerts), 2) if alerts else 0.0
+
+
 def _row(alerts: list[Alert], events: list[AlertEvent], fixed: set[int], zone: ZoneInfo) -> dict[str, Any]:
     triggers = [e for e in events if e.kind == "triggered"]
     resolves = sorted(e.at for e in events if e.kind == "resolved")
     flaps = sum(1 for t in triggers if any(timedelta(0) < t.at - r <= FLAP_WINDOW for r in resolves))
     acks = [(a.acknowledged_at - a.first_seen_at).total_seconds() for a in alerts if a.acknowledged_at]
-    acted = sum(1 for a in alerts if a.incident_id is not None or a.acknowledged_at is not None)
     first = alerts[0]
     return {
         "source": first.source,
@@ -65,7 +76,7 @@ def _row(alerts: list[Alert], events: list[AlertEvent], fixed: set[int], zone: Z
         "title": first.name or first.title,
         "count": len(triggers),
         "pages": sum(1 for t in triggers if t.paged),
-        "noise_share": round(1 - acted / len(alerts), 2) if alerts else 0.0,
+        "noise_share": _noise_share(alerts),
         "tta_median_s": statistics.median(acks) if acks else None,
         "tta_p90_s": _percentile(acks, 90),
         "acknowledged": len(acks),
@@ -106,9 +117,10 @@ def alert_report(session: Session, since: datetime, now: datetime, zone: str = "
         .join(Alert, col(Alert.id) == col(AlertEvent.alert_id))
         .where(col(AlertEvent.at) >= since, col(AlertEvent.at) <= now)
     )
+    found = session.exec(statement).all()
     events: dict[tuple[str, str, str], list[AlertEvent]] = defaultdict(list)
     alerts: dict[tuple[str, str, str], dict[int, Alert]] = defaultdict(dict)
-    for event, alert in session.exec(statement).all():
+    for event, alert in found:
         group = (alert.source, alert.service_name, alert.name or alert.title)
         events[group].append(event)
         assert alert.id is not None
@@ -125,10 +137,42 @@ def alert_report(session: Session, since: datetime, now: datetime, zone: str = "
         "until": now.isoformat(),
         "zone": zone,
         "alerts": rows,
+        "weeks": _weeks(found, since, now, on_call),
         "candidates": candidates,
         "slack_rules": _slack_rules(session, since, now),
         "automatic": _automatic(session, since, now),
     }
+
+
+def _weeks(
+    found: Sequence[tuple[AlertEvent, Alert]], since: datetime, now: datetime, zone: ZoneInfo
+) -> list[dict[str, Any]]:
+    """Per week: the alerts seen (any event), pages per service (every service that paged in the
+    window, most pages first), the noise share of that week's alerts as the rows count it, and
+    the night pages."""
+    starts = clock.weeks(since, now + timedelta.resolution)  # the window includes `now`
+    seen: dict[datetime, dict[int, Alert]] = {start: {} for start in starts}
+    pages: dict[datetime, Counter[str]] = {start: Counter() for start in starts}
+    night: Counter[datetime] = Counter()
+    for event, alert in found:
+        week = clock.week_of(event.at)
+        assert alert.id is not None
+        seen[week][alert.id] = alert
+        if event.kind == "triggered" and event.paged:
+            pages[week][alert.service_name] += 1
+            night[week] += 1 if _is_night(event.at, zone) else 0
+    paging = sorted(sum(pages.values(), Counter[str]()).items(), key=lambda pair: (-pair[1], pair[0]))
+    return [
+        {
+            "week": start.date().isoformat(),
+            "alerts": len(seen[start]),
+            "pages": pages[start].total(),
+            "pages_by_service": {service: pages[start][service] for service, _ in paging},
+            "noise_share": _noise_share(list(seen[start].values())) if seen[start] else None,
+            "night_pages": night[start],
+        }
+        for start in starts
+    ]
 
 
 def _fixed_automatically(session: Session, since: datetime, now: datetime) -> set[int]:
@@ -281,4 +325,17 @@ def report_markdown(report: dict[str, Any]) -> str:
             + (" — reverted" if rule["reverted"] else "")
             for rule in report["slack_rules"]
         ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _weeks_markdown(report["weeks"])) + "\n"
+
+
+def _weeks_markdown(weeks: list[dict[str, Any]]) -> list[str]:
+    """One line per week: alerts, pages, night pages, noise, and the service that paged most."""
+    lines = ["", "## By week (from Monday, UTC)", ""]
+    lines += ["| week | alerts | pages | night pages | noise | most pages |", "|---|---|---|---|---|---|"]
+    for week in weeks:
+        noise = "—" if week["noise_share"] is None else f"{week['noise_share']:.0%}"
+        top = max(week["pages_by_service"].items(), key=lambda pair: pair[1], default=("", 0))
+        most = f"{_cell(top[0] or '—')} ({top[1]})" if top[1] else "—"
+        counts = f"{week['alerts']} | {week['pages']} | {week['night_pages']}"
+        lines.append(f"| {week['week']} | {counts} | {noise} | {most} |")
+    return lines

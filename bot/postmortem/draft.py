@@ -49,8 +49,9 @@ from storage.models import (
 )
 
 
-def build_draft(session: Session, incident_id: int, *, now: datetime) -> Draft:
-    """The draft for one incident (IncidentNotFound for an unknown id)."""
+def build_draft(session: Session, incident_id: int, *, now: datetime, timeline: bool = True) -> Draft:
+    """The draft for one incident (IncidentNotFound for an unknown id); without its `timeline`
+    for a reader that shows the timeline itself (the figures still come from every event)."""
     incident = get_incident(session, incident_id)
     events = session.execute(_timeline(incident_id)).all()
     history = metrics.read_history(
@@ -84,7 +85,7 @@ def build_draft(session: Session, incident_id: int, *, now: datetime) -> Draft:
         roles=roles,
         ic_handovers=max(0, sum(1 for r in roles if r.role == Role.COMMANDER) - 1),
         remediation=runs,
-        timeline=_with_authors(session, incident_id, events),
+        timeline=_with_authors(session, incident_id, events) if timeline else [],
         follow_ups=_follow_ups(session, incident_id),
         questions=[],
         generated_at=now,

@@ -17,9 +17,10 @@ def draft_json(draft: Draft) -> str:
     return draft.model_dump_json(indent=2)
 
 
-def draft_markdown(draft: Draft, names: Mapping[str, str] | None = None) -> str:
+def draft_markdown(draft: Draft, names: Mapping[str, str] | None = None, *, timeline: bool = True) -> str:
     """The draft as a Markdown document, one heading per part of the review; people are shown
-    as @name where `names` (Slack user id → name) knows them."""
+    as @name where `names` (Slack user id → name) knows them. Without `timeline`, its section
+    only says where the full timeline is (a draft built without one)."""
     sections = [
         [f"# {draft.ref}: {_line(draft.title)}", "", f"*{headline(draft)}*"],
         _summary(draft),
@@ -29,7 +30,7 @@ def draft_markdown(draft: Draft, names: Mapping[str, str] | None = None) -> str:
         _history(draft),
         _roles(draft),
         _remediation(draft),
-        _timeline(draft),
+        _timeline(draft) if timeline else ["## Timeline", "", "In full in the Markdown and JSON downloads."],
         _follow_ups(draft),
         _questions(draft),
     ]

@@ -1,8 +1,10 @@
 """The incidents report: how many, how bad, how fast they were acknowledged, mitigated and resolved,
-how remediation went and what follow-ups remain, for incidents declared in a window.
+how remediation went and what follow-ups remain, for incidents declared in a window, in all and
+week by week (Monday 00:00 UTC, the week each incident was declared in).
 
-A fixed handful of bulk queries whatever the number of incidents; each incident's figures come
-from `metrics.figures()`, exactly as its postmortem draft computes them.
+A fixed handful of bulk queries whatever the number of incidents or weeks; each incident's
+figures come from `metrics.figures()`, exactly as its postmortem draft computes them, and the
+weeks are grouped from them here.
 """
 
 from __future__ import annotations
@@ -11,21 +13,24 @@ import math
 import statistics
 from collections import defaultdict
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlmodel import Session, col
 
+from bot import clock
 from bot.postmortem import metrics
 from bot.text import plural
 from storage.models import Alert, FollowUp, Incident, RemediationRun, TimelineEvent
 
 SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
 MEASURES = (("mtta", "Time to acknowledge"), ("mttm", "Time to mitigate"), ("mttr", "Time to resolve"))
+WEEK_COLUMNS = ("Week", "Incidents", *SEVERITIES, "TTA median", "TTM median", "TTR median", "Runs", "Success")
 
 
 def incident_report(session: Session, since: datetime, until: datetime) -> dict[str, Any]:
-    """Figures for incidents declared in [since, until), ready for JSON (durations in seconds)."""
+    """Figures for incidents declared in [since, until), in all and per week, ready for JSON
+    (durations in seconds)."""
     # drills are practice: they do not count towards the figures
     window = (
         col(Incident.declared_at) >= since,
@@ -33,22 +38,39 @@ def incident_report(session: Session, since: datetime, until: datetime) -> dict[
         col(Incident.drill_of).is_(None),
     )
     ids = select(col(Incident.id)).where(*window)
-    all_figures = _figures(session, window, ids, until)
-    by_severity = dict.fromkeys(SEVERITIES, 0)
-    for figures in all_figures:
-        label = f"SEV{figures.worst_severity}"
-        by_severity[label] = by_severity.get(label, 0) + 1
+    counted = _figures(session, window, ids, until)
+    week_of = {c.incident_id: c.week for c in counted}
+    starts = clock.weeks(since, until)
+    per_week: dict[datetime, list[metrics.Figures]] = {start: [] for start in starts}
+    for c in counted:
+        per_week[c.week].append(c.figures)
     return {
         "since": since.isoformat(),
         "until": until.isoformat(),
-        "incidents": len(all_figures),
-        "by_severity": by_severity,
-        "mtta": spread([f.time_to_acknowledge for f in all_figures]),
-        "mttm": spread([f.time_to_mitigate for f in all_figures]),
-        "mttr": spread([f.time_to_resolve for f in all_figures]),
-        "remediation": _remediation(session, ids),
+        **_summary([c.figures for c in counted]),
+        "weeks": [{"week": _day(start), **_summary(per_week[start])} for start in starts],
+        "remediation": _remediation(session, ids, week_of, starts),
         "follow_ups": _follow_ups(session, ids, until),
     }
+
+
+def _summary(found: list[metrics.Figures]) -> dict[str, Any]:
+    """How many incidents, by the worst severity each reached, and the spread of each measure."""
+    by_severity = dict.fromkeys(SEVERITIES, 0)
+    for figures in found:
+        label = f"SEV{figures.worst_severity}"
+        by_severity[label] = by_severity.get(label, 0) + 1
+    return {
+        "incidents": len(found),
+        "by_severity": by_severity,
+        "mtta": spread([f.time_to_acknowledge for f in found]),
+        "mttm": spread([f.time_to_mitigate for f in found]),
+        "mttr": spread([f.time_to_resolve for f in found]),
+    }
+
+
+def _day(week: datetime) -> str:
+    return week.date().isoformat()
 
 
 def spread(values: list[int | None]) -> dict[str, float | int | None]:
@@ -63,9 +85,17 @@ def spread(values: list[int | None]) -> dict[str, float | int | None]:
     }
 
 
+class Counted(NamedTuple):
+    """One incident's figures and the week it was declared in."""
+
+    incident_id: int
+    week: datetime
+    figures: metrics.Figures
+
+
 def _figures(
     session: Session, window: tuple[ColumnElement[bool], ...], ids: Select[Any], until: datetime
-) -> list[metrics.Figures]:
+) -> list[Counted]:
     i = Incident
     incidents = session.execute(
         select(
@@ -98,7 +128,7 @@ def _figures(
             resolved_at=metrics.resolution(resolved_at, status, history),
             closed_at=closed_at,
         )
-        found.append(metrics.figures(facts, now=until))
+        found.append(Counted(incident_id, clock.week_of(declared_at), metrics.figures(facts, now=until)))
     return found
 
 
@@ -153,22 +183,34 @@ def _by_incident(session: Session, statement: Select[int, datetime | None]) -> d
     return {incident_id: at for incident_id, at in session.execute(statement) if at is not None}
 
 
-def _remediation(session: Session, ids: Select[Any]) -> dict[str, Any]:
+def _remediation(
+    session: Session, ids: Select[Any], week_of: dict[int, datetime], starts: list[datetime]
+) -> dict[str, Any]:
+    """Runs in the window's incidents, in all and per week of the incident's declaration:
+    automatic (Warroom's own request, for a runbook action in auto mode) or asked for by a person,
+    how they ended, and the success rate of those that finished (dry runs included)."""
     r = RemediationRun
-    counts: dict[str, int] = defaultdict(int)
-    for state, automatic, dry_run, n in session.execute(
-        select(col(r.state), col(r.automatic), col(r.dry_run), func.count())
+    total: dict[str, int] = defaultdict(int)
+    per_week: dict[datetime, dict[str, int]] = {start: defaultdict(int) for start in starts}
+    for incident_id, state, automatic, dry_run, n in session.execute(
+        select(col(r.incident_id), col(r.state), col(r.automatic), col(r.dry_run), func.count())
         .where(col(r.incident_id).in_(ids))
-        .group_by(col(r.state), col(r.automatic), col(r.dry_run))
+        .group_by(col(r.incident_id), col(r.state), col(r.automatic), col(r.dry_run))
     ):
-        counts["total"] += n
-        counts["succeeded"] += n if state == metrics.SUCCEEDED else 0
-        counts["failed"] += n if state in metrics.FAILED else 0
-        counts["automatic"] += n if automatic else 0
-        counts["dry_run"] += n if dry_run else 0
+        for counts in (total, per_week[week_of[incident_id]]):
+            counts["total"] += n
+            counts["succeeded"] += n if state == metrics.SUCCEEDED else 0
+            counts["failed"] += n if state in metrics.FAILED else 0
+            counts["automatic" if automatic else "manual"] += n
+            counts["dry_run"] += n if dry_run else 0
+    weeks = [{"week": _day(start), **_run_counts(per_week[start])} for start in starts]
+    return {**_run_counts(total), "weeks": weeks}
+
+
+def _run_counts(counts: dict[str, int]) -> dict[str, Any]:
     finished = counts["succeeded"] + counts["failed"]
     rate = round(counts["succeeded"] / finished, 4) if finished else None
-    names = ("total", "succeeded", "failed", "automatic", "dry_run")
+    names = ("total", "succeeded", "failed", "automatic", "manual", "dry_run")
     return {**{name: counts[name] for name in names}, "success_rate": rate}
 
 
@@ -186,10 +228,9 @@ def _follow_ups(session: Session, ids: Select[Any], until: datetime) -> dict[str
 
 
 def report_markdown(figures: dict[str, Any]) -> str:
-    """The report as a short Markdown document with one table of response times."""
+    """The report as a short Markdown document: a table of response times, then one of the weeks."""
     runs, follow_ups = figures["remediation"], figures["follow_ups"]
     severities = ", ".join(f"{label}: {n}" for label, n in figures["by_severity"].items())
-    rate = "—" if runs["success_rate"] is None else f"{runs['success_rate']:.0%}"
     lines = [
         f"# Incidents report, {figures['since'][:10]} to {figures['until'][:10]}",
         "",
@@ -205,8 +246,28 @@ def report_markdown(figures: dict[str, Any]) -> str:
     lines += [
         "",
         f"- Remediation runs: {runs['total']} "
-        f"({runs['automatic']} automatic, {plural(runs['dry_run'], 'dry run')}); "
-        f"{runs['succeeded']} succeeded, {runs['failed']} failed or timed out; success rate {rate}",
+        f"({runs['automatic']} automatic, {runs['manual']} asked for by people, "
+        f"{plural(runs['dry_run'], 'dry run')}); "
+        f"{runs['succeeded']} succeeded, {runs['failed']} failed or timed out; "
+        f"success rate {_rate(runs['success_rate'])}",
         f"- Follow-ups: {follow_ups['total']}, {follow_ups['open']} open, {follow_ups['overdue']} overdue",
     ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _weeks_markdown(figures)) + "\n"
+
+
+def _weeks_markdown(figures: dict[str, Any]) -> list[str]:
+    """One line per week (median times; runs and their success rate)."""
+    lines = ["", "## By week (from Monday, UTC)", "", "| " + " | ".join(WEEK_COLUMNS) + " |"]
+    lines.append("|" + "---|" * len(WEEK_COLUMNS))
+    runs = {week["week"]: week for week in figures["remediation"]["weeks"]}
+    for week in figures["weeks"]:
+        cells = [week["week"], week["incidents"], *week["by_severity"].values()]
+        cells += [metrics.duration(week[key]["median"]) for key, _ in MEASURES]
+        run = runs[week["week"]]
+        cells += [run["total"], _rate(run["success_rate"])]
+        lines.append("| " + " | ".join(str(cell) for cell in cells) + " |")
+    return lines
+
+
+def _rate(rate: float | None) -> str:
+    return "—" if rate is None else f"{rate:.0%}"

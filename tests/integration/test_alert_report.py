@@ -6,13 +6,15 @@ import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from click.testing import CliRunner
 
 from bot.alerts.report import alert_report, report_markdown
 from bot.cli import cli
+from bot.flows.alert_report import post_weekly_report
 from bot.incidents.rules import Declaration, Severity
 from bot.incidents.service import declare_incident
-from bot.scheduler import post_weekly_report
+from bot.jobs import faults
 from storage.models import Alert, AlertEvent, RemediationRun, TriageOverride
 from storage.session import session_scope
 
@@ -163,17 +165,83 @@ def test_report_command_prints_markdown_and_json(db, monkeypatch):
         "Disk usage high",
         "Checkout 5xx",
     }
+    assert "| 2026-11-23 | 6 | 17 | 12 | 17% | Workers (12) |" in md.output
+    weeks = json.loads(as_json.output)["weeks"]
+    assert [(w["week"], w["pages_by_service"]) for w in weeks] == [
+        ("2026-11-23", {"Workers": 12, "Checkout API": 5}),
+        ("2026-11-30", {"Workers": 0, "Checkout API": 0}),
+    ]
     bad = CliRunner().invoke(cli, ["report", "alerts", "--since", "a week"])
     assert bad.exit_code != 0 and "use a number and d, h or m" in bad.output
 
 
-def test_the_weekly_report_is_posted(warroom, monkeypatch):
-    generate_week()
+KEY = "schedule:alert-report:2026-11-30T12:00:00Z"
+PNG = b"\x89PNG\r\n\x1a\n"
+SENT = ("chat.postMessage", "files.getUploadURLExternal", "files.completeUploadExternal")
+
+
+def weekly_report(warroom, monkeypatch, **retry) -> None:
     monkeypatch.setattr("bot.clock.now", lambda: NOW)
     warroom.deps.settings.warroom_alert_report_channel = "C0GENERAL"
-    asyncio.run(post_weekly_report(warroom.deps, NOW))
+    asyncio.run(post_weekly_report(warroom.deps, NOW, key=KEY, **retry))
+    warroom.settle()
+
+
+def sent(warroom) -> list:
+    return [call for call in warroom.sim.calls if call.method in SENT]
+
+
+def test_the_weekly_report_is_posted_with_its_chart_in_its_thread(warroom, monkeypatch):
+    generate_week()
+    warroom.sim.clear_calls()
+    weekly_report(warroom, monkeypatch)
     [post] = warroom.sim.channel("C0GENERAL")["messages"]
     assert "Disk usage high" in post["text"] and post["text"].startswith("```# Alert noise report")
+    assert "| 2026-11-23 | 6 | 17 | 12 | 17% | Workers (12) |" in post["text"]
+    # the text first, then the chart's bytes announced and sent, then shared under the text
+    posted, slot, complete = sent(warroom)
+    assert [call.method for call in (posted, slot, complete)] == list(SENT)
+    assert posted.args["metadata"]["event_payload"] == {"key": KEY}
+    [chart] = warroom.sim.files.values()
+    assert chart["content"].startswith(PNG) and chart["channel_id"] == "C0GENERAL"
+    # slack_sdk sends both as a POST's query string, which Slack reads as a form (test_wire_encodings)
+    assert slot.encoding == "query" and slot.args == {
+        "filename": "alert-report-2026-11-30.png",
+        "length": str(len(chart["content"])),
+    }
+    assert complete.encoding == "query" and complete.args == {
+        "files": [{"id": slot.response["file_id"], "title": "alert-report-2026-11-30.png"}],
+        "channel_id": "C0GENERAL",
+        "thread_ts": post["ts"],
+    }
+    assert all(call.ok for call in (posted, slot, complete))
+
+
+def test_a_retried_weekly_report_posts_and_shares_its_chart_once(warroom, monkeypatch):
+    generate_week()
+    weekly_report(warroom, monkeypatch)
+    weekly_report(warroom, monkeypatch, since=0.0)  # the job's retry: it looks for its post first
+    assert [call.method for call in sent(warroom)] == list(SENT)
+    assert warroom.sim.calls_to("conversations.history")
+    assert len(warroom.sim.channel("C0GENERAL")["messages"]) == 1 and len(warroom.sim.files) == 1
+
+
+@pytest.mark.parametrize("point", ["report.posted", "report.chart_recorded"])
+def test_a_weekly_report_crashed_mid_way_shows_one_post_and_one_chart(warroom, monkeypatch, point):
+    generate_week()
+    faults.arm(point)
+    with pytest.raises(faults.Crash):
+        weekly_report(warroom, monkeypatch)
+    weekly_report(warroom, monkeypatch, since=0.0)
+    [post] = warroom.sim.channel("C0GENERAL")["messages"]
+    [complete] = warroom.sim.calls_to("files.completeUploadExternal")
+    assert complete.args["thread_ts"] == post["ts"] and len(warroom.sim.files) == 1
+    assert len(warroom.sim.calls_to("files.getUploadURLExternal")) == 1
+
+
+def test_a_week_without_pages_posts_no_chart(warroom, monkeypatch):
+    weekly_report(warroom, monkeypatch)
+    assert [call.method for call in sent(warroom)] == ["chat.postMessage"]
 
 
 def test_automatic_fixes_show_their_track_record_and_what_to_do(db):

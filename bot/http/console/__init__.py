@@ -125,6 +125,7 @@ def create_console(deps: Deps) -> Starlette:
             pages.signed_in(lambda request, viewer: live(pages, request, viewer)),
             methods=["GET"],
         ),
+        Route("/reports", pages.signed_in(pages.reports), methods=["GET"]),
         Route("/runbooks", pages.signed_in(pages.runbooks), methods=["GET"]),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
     ]

@@ -8,15 +8,18 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Awaitable, Callable, Iterable
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from markupsafe import Markup
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from bot import clock
 from bot.adapters.slack import SlackCallFailed
+from bot.alerts.report import alert_report
 from bot.api.queries import IncidentFilter, incident_by_number, list_incidents, timeline_page
 from bot.api.record import change_mark, incident_record, runbook_usage
 from bot.deps import Deps
@@ -26,6 +29,8 @@ from bot.incidents.errors import IncidentNotFound
 from bot.playbooks.loader import load_playbooks
 from bot.postmortem.draft import build_draft
 from bot.postmortem.render import draft_json, draft_markdown
+from bot.postmortem.report import incident_report
+from bot.views import charts
 from storage.models import Incident
 from storage.session import run_in_session
 
@@ -39,6 +44,7 @@ TABS = {  # tab → (status, drill)
     "all": (None, None),
 }
 STATUSES = ("investigating", "identified", "monitoring", "resolved", "closed")
+REPORT_WEEKS = 12
 REF = re.compile(r"^(?:INC-)?([0-9]{1,9})$", re.IGNORECASE)
 
 
@@ -161,7 +167,7 @@ class Pages:
         def read(session: Session) -> tuple[Any, Any, Any, str]:
             record = incident_record(session, incident)
             events = timeline_page(session, incident.id or 0, kind=kind, limit=EVENTS_PER_PAGE, after=after)
-            draft = build_draft(session, incident.id or 0, now=now)
+            draft = build_draft(session, incident.id or 0, now=now, timeline=False)  # the page shows it
             return record, events, draft, change_mark(session, incident.id or 0)
 
         record, events, draft, mark = await run_in_session(read)
@@ -189,7 +195,7 @@ class Pages:
             events=events.items,
             kind=kind,
             names=names,
-            draft=draft_markdown(draft, names),
+            draft=draft_markdown(draft, names, timeline=False),
             mark=mark,
             live=incident.closed_at is None,
             slack_channel=_channel_link(self._deps, incident),
@@ -215,6 +221,38 @@ class Pages:
         filename = f"{incident.ref}-postmortem.{fmt}"
         return Response(
             body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+        )
+
+    async def reports(self, request: Request, viewer: Viewer) -> Response:
+        """The incidents, alerts and remediation reports over the last weeks, each chart with its
+        numbers beside it: the same figures as `warroom report`."""
+        weeks = _int(request.query_params.get("weeks"), 1, 52) or REPORT_WEEKS
+        now = clock.now()
+        since = clock.week_of(now) - timedelta(weeks=weeks - 1)
+        zone = self._deps.settings.warroom_oncall_timezone
+
+        def read(session: Session) -> tuple[dict[str, Any], dict[str, Any]]:
+            return incident_report(session, since, now), alert_report(session, since, now, zone)
+
+        incidents, alerts = await run_in_session(read)
+        sections = {
+            "Incidents": charts.incident_charts(incidents),
+            "Alerts": charts.alert_charts(alerts),
+            "Remediation": charts.remediation_charts(incidents),
+        }
+        drawn = await asyncio.to_thread(
+            lambda: {name: [(c, Markup(charts.svg(c))) for c in made] for name, made in sections.items()}
+        )
+        return self.page(
+            request,
+            "reports.html",
+            viewer,
+            title="Reports",
+            weeks=weeks,
+            since=since,
+            incidents=incidents,
+            alerts=alerts,
+            sections=drawn,
         )
 
     async def runbooks(self, request: Request, viewer: Viewer) -> Response:
