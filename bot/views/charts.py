@@ -239,8 +239,10 @@ def _draw(ax: Axes, chart: Chart) -> None:
             line = ax.plot(positions, values, marker="o", label=series.name)[0]
             if series.name.endswith(" p90") and len(ax.lines) > 1:  # drawn like the median before it
                 line.set(color=ax.lines[-2].get_color(), linestyle="--")
-    ax.set_ylim(bottom=0, top=chart.y_max)
-    if not any(v for s in chart.series for v in s.values):
+    drawn = [v for s in chart.series for v in s.values if v is not None]
+    # an axis of nothing but zeros still counts in whole numbers
+    ax.set_ylim(bottom=0, top=chart.y_max or (None if any(drawn) else 1))
+    if not drawn or (chart.kind == "stacked" and not any(drawn)):
         ax.text(0.5, 0.5, "Nothing in this window", transform=ax.transAxes, ha="center", va="center")
     ax.set_xticks(list(positions), chart.categories)
     if len(positions) > 6:  # dates side by side would overlap

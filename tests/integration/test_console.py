@@ -14,7 +14,7 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from bot.simulator.harness import LocalWarroom, local_settings
+from bot.simulator.harness import SAMPLE_PLAYBOOKS, LocalWarroom, local_settings
 from bot.simulator.signin import sign_in_as
 from storage.models import Incident
 from storage.session import session_scope
@@ -210,4 +210,43 @@ def test_the_bot_keeps_its_bot_token_when_sign_in_is_configured(simulator, db, m
         assert incident is not None and incident.channel_id
         assert warroom.sim.calls_to("conversations.create")[0].ok
     finally:
+        warroom.stop()
+
+
+def test_the_reports_page_draws_each_chart_with_its_numbers_beside_it(app, alice):
+    incident = declare(app)
+    app.command("resolve Rolled back", channel=incident.channel_id)
+    app.settle()
+    page = alice.get("/reports", weeks=4)
+    assert page.status_code == 200
+    html = page.text
+    assert html.count('role="img"') >= 6 and 'aria-label="Incidents per week by worst severity"' in html
+    assert "<style" not in html and 'style="' not in html  # the CSP allows no inline style
+    severity = html.split('<table aria-label="Incidents per week by worst severity">')[1].split("</table>")[0]
+    assert "<th>SEV2</th>" in severity and severity.count("<tr>") == 5  # a header and 4 weeks
+    assert "<td>1</td>" in severity  # this week's SEV2
+    assert "Time to resolve</dt><dd>median" in html
+
+
+def test_the_runbooks_page_shows_matches_actions_use_and_files_that_do_not_load(simulator, db, tmp_path):
+    for sample in SAMPLE_PLAYBOOKS.glob("*.md"):
+        (tmp_path / sample.name).write_text(sample.read_text())
+    (tmp_path / "broken.md").write_text("---\nid: broken\ntitle: Broken\nactions: [{id: x}]\n---\nSteps\n")
+    warroom = console_warroom(simulator, db, warroom_playbooks_dir=tmp_path)
+    browser = Browser(warroom)
+    try:
+        browser.sign_in("U0ALICE")
+        declare(warroom)  # posts the checkout runbook in the war room
+        page = browser.get("/runbooks").text
+        assert (
+            "Checkout returns 5xx after a deploy" in page
+            and "Roll back checkout to the previous release" in page
+        )
+        assert "checkout, checkout-api" in page and "HighErrorRate*" in page
+        section = page.split('id="runbook-checkout-5xx-after-deploy"')[1].split("</section>")[0]
+        assert "Last used</dt><dd><time" in section
+        assert "broken.md" in page and "Files that do not load" in page
+        assert "automation.internal/deploys/rollback" not in page  # where an action calls stays private
+    finally:
+        browser.close()
         warroom.stop()

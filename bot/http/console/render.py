@@ -82,9 +82,14 @@ def slack_text(text: str, names: dict[str, str]) -> Markup:
     return Markup("".join(out))
 
 
-def markdown(text: str) -> Markup:
-    """Markdown rendered with any HTML in it shown as text, never run."""
-    return Markup(_markdown.render(text))
+def markdown(text: str, below: int = 2) -> Markup:
+    """Markdown rendered with any HTML in it shown as text, never run; its headings `below`
+    levels down, to sit under the page's own."""
+    tokens = _markdown.parse(text)
+    for token in tokens:
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(int(token.tag[1]) + below, 6)}"
+    return Markup(_markdown.renderer.render(tokens, _markdown.options, {}))
 
 
 def templates() -> Jinja2Templates:
