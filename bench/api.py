@@ -8,14 +8,12 @@ Run: python bench/api.py   (a temporary SQLite file unless DATABASE_URL is set; 
 from __future__ import annotations
 
 import os
-import statistics
 import tempfile
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from served import served
+from served import p50_p99, served, timed
 from sqlalchemy import insert, text
 
 from bot.api.tokens import create_token
@@ -55,18 +53,6 @@ def fill(url: str) -> None:
         connection.execute(insert(table(Incident)), rows)
 
 
-def timed(client: httpx.Client, path: str, params: dict[str, object]) -> tuple[float, float]:
-    """p50 and p99 in milliseconds of ASKS identical requests."""
-    took = []
-    for _ in range(ASKS):
-        started = time.perf_counter()
-        answer = client.get(path, params=params)
-        took.append((time.perf_counter() - started) * 1000)
-        assert answer.status_code == 200, answer.text
-    took.sort()
-    return statistics.median(took), took[int(len(took) * 0.99) - 1]
-
-
 def main() -> None:
     simulator = SlackSimulator()
     simulator.start()
@@ -92,7 +78,7 @@ def main() -> None:
                         "one incident": ("/incidents/4321", {}),
                     }
                     for name, (path, params) in queries.items():
-                        p50, p99 = timed(client, path, params)
+                        p50, p99 = p50_p99(timed(client, path, params, ASKS))
                         print(
                             f"GET {name} over {INCIDENTS} incidents on {database}: "
                             f"p50 {p50:.1f} ms, p99 {p99:.1f} ms"

@@ -11,15 +11,13 @@ list first page < 150 ms, incident page < 500 ms, reports < 300 ms)
 from __future__ import annotations
 
 import os
-import statistics
 import tempfile
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
-from served import served
+from served import p50_p99, served, timed
 from sqlalchemy import insert, text
 
 from bot.simulator import SlackSimulator
@@ -98,20 +96,6 @@ def fill(url: str) -> int:
     return busy
 
 
-def timed(client: httpx.Client, path: str, params: dict[str, object]) -> tuple[float, float, float]:
-    """The first, p50 and p99 in milliseconds of ASKS identical requests (the first draws the
-    charts, which later asks find drawn)."""
-    took = []
-    for _ in range(ASKS):
-        started = time.perf_counter()
-        answer = client.get(path, params=params)
-        took.append((time.perf_counter() - started) * 1000)
-        assert answer.status_code == 200, (path, answer.status_code, answer.text[:300])
-    first = took[0]
-    took.sort()
-    return first, statistics.median(took), took[max(int(len(took) * 0.99) - 1, 0)]
-
-
 def main() -> None:
     simulator = SlackSimulator()
     simulator.start()
@@ -139,7 +123,8 @@ def main() -> None:
                     f"reports over {RECENT:,} incidents (12 weeks, charts)": ("/reports", {"weeks": 12}),
                 }
                 for name, (path, params) in pages.items():
-                    first, p50, p99 = timed(browser, path, params)
+                    took = timed(browser, path, params, ASKS)
+                    (p50, p99), first = p50_p99(took), took[0]  # the first draws the charts
                     print(f"{name} on {database}: first {first:.0f} ms, p50 {p50:.1f} ms, p99 {p99:.1f} ms")
         finally:
             simulator.stop()

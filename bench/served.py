@@ -1,9 +1,11 @@
-"""`warroom serve` in its own process for a benchmark, as production runs it."""
+"""`warroom serve` in its own process for a benchmark, as production runs it, and the timing of
+repeated requests to it."""
 
 from __future__ import annotations
 
 import os
 import secrets
+import statistics
 import subprocess
 import sys
 import time
@@ -53,3 +55,20 @@ def served(simulator: SlackSimulator, database_url: str, *options: str, **settin
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def timed(client: httpx.Client, path: str, params: dict[str, object], asks: int) -> list[float]:
+    """Milliseconds each of `asks` identical GETs took, in the order asked (each must answer 200)."""
+    took = []
+    for _ in range(asks):
+        started = time.perf_counter()
+        answer = client.get(path, params=params)
+        took.append((time.perf_counter() - started) * 1000)
+        assert answer.status_code == 200, (path, answer.status_code, answer.text[:300])
+    return took
+
+
+def p50_p99(took: list[float]) -> tuple[float, float]:
+    """The median and 99th percentile (nearest rank) of `took`."""
+    ordered = sorted(took)
+    return statistics.median(ordered), ordered[max(int(len(ordered) * 0.99) - 1, 0)]

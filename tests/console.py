@@ -7,11 +7,15 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
+from sqlmodel import select
 
 from bot.http.runner import free_port
 from bot.simulator import SlackSimulator
 from bot.simulator.harness import LocalWarroom, local_settings
 from bot.simulator.signin import sign_in_as
+from storage.models import Incident
+from storage.session import session_scope
+from tests.rooms import form, open_declare_modal
 
 ADMIN = "U0DAVE"
 
@@ -66,3 +70,21 @@ class Browser:
 
     def close(self) -> None:
         self.http.close()
+
+
+def declare(app: LocalWarroom, text: str = "declare sev2 Checkout returns 500s") -> Incident:
+    """Declare with a signed `/incident` command as alice and wait for the war room."""
+    app.command(text)
+    app.settle()
+    with session_scope() as session:
+        newest = select(Incident).order_by(Incident.number.desc())  # type: ignore[attr-defined]
+        return session.exec(newest).first()
+
+
+def declare_private(app: LocalWarroom, title: str) -> Incident:
+    """Declare a private SEV1 through the declare modal as alice."""
+    view = open_declare_modal(app)
+    app.person.view_submission(view, form(title, "sev1", private=True))
+    app.settle()
+    with session_scope() as session:
+        return session.exec(select(Incident).where(Incident.title == title)).one()

@@ -21,12 +21,10 @@ from typing import Any
 from sqlmodel import Session
 
 from bot import clock
-from bot.adapters.slack import SlackCallFailed
 from bot.alerts.report import alert_report, report_markdown
 from bot.deps import Deps
-from bot.flows.effects import post_once
+from bot.flows.effects import post_once, share_recorded
 from bot.jobs import faults, queue
-from bot.jobs.dispatcher import is_transient
 from bot.jobs.queue import Claimed
 from bot.views import charts
 from storage.session import run_in_session
@@ -77,13 +75,5 @@ async def _record_chart(deps: Deps, figures: dict[str, Any], channel: str, ts: s
 
 async def share_chart(deps: Deps, job: Claimed) -> None:
     """Show the report's chart in its thread: exactly the file id recorded with the post."""
-    payload = job.payload
-    channel, thread = str(payload["channel"]), str(payload["thread_ts"])
-    try:
-        await deps.slack.share(list(payload["files"]), channel, thread_ts=thread)
-    except SlackCallFailed as exc:
-        if is_transient(exc) or not job.retried:
-            raise
-        # an earlier attempt may have completed this very id, which cannot be shared twice
-        log.warning("job %s: sharing the report's chart again was refused (%s); done", job.id, exc.error)
+    await share_recorded(deps, job, "the report's chart")
     faults.step("report.chart_shared")

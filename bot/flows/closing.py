@@ -28,10 +28,9 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from bot import clock
-from bot.adapters.slack import SlackCallFailed
 from bot.deps import Deps
 from bot.errors import WarroomError
-from bot.flows.effects import context_for, post_once, retry_since, tell
+from bot.flows.effects import context_for, post_once, retry_since, share_recorded, tell
 from bot.flows.outcomes import refresh_card
 from bot.incidents.changes import readable_incident
 from bot.incidents.service import get_incident
@@ -166,15 +165,7 @@ async def post_draft(deps: Deps, job: Claimed, incident_id: int) -> str:
 
 async def share(deps: Deps, job: Claimed) -> None:
     """Show the draft's files in its thread: exactly the ids recorded with the draft."""
-    payload = job.payload
-    channel, thread = str(payload["channel"]), str(payload["thread_ts"])
-    try:
-        await deps.slack.share(list(payload["files"]), channel, thread_ts=thread)
-    except SlackCallFailed as exc:
-        if is_transient(exc) or not job.retried:
-            raise
-        # an earlier attempt may have completed these very ids, which cannot be shared twice
-        log.warning("job %s: sharing the draft's files again was refused (%s); done", job.id, exc.error)
+    await share_recorded(deps, job, "the draft's files")
     faults.step("draft.shared")
 
 

@@ -3,6 +3,7 @@ a retry), answers to the asker alone, and who is asking, as Slack knows them."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from bot import clock
@@ -11,9 +12,24 @@ from bot.deps import Deps
 from bot.incidents.changes import Context
 from bot.incidents.errors import InvalidInput
 from bot.incidents.permissions import Actor
+from bot.jobs.dispatcher import is_transient
 from bot.jobs.queue import Claimed
 
+log = logging.getLogger(__name__)
 RECONCILE_SLACK_SECONDS = 60  # a post may carry a ts a little before the job's own clock
+
+
+async def share_recorded(deps: Deps, job: Claimed, what: str) -> None:
+    """Show the files a job's payload recorded (`files`) in the thread it names: exactly those
+    ids. On a retry Slack may refuse ids an earlier attempt already completed; that is done."""
+    payload = job.payload
+    channel, thread = str(payload["channel"]), str(payload["thread_ts"])
+    try:
+        await deps.slack.share(list(payload["files"]), channel, thread_ts=thread)
+    except SlackCallFailed as exc:
+        if is_transient(exc) or not job.retried:
+            raise
+        log.warning("job %s: sharing %s again was refused (%s); done", job.id, what, exc.error)
 
 
 def retry_since(job: Claimed) -> float | None:

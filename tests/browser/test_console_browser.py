@@ -7,33 +7,11 @@ from __future__ import annotations
 import re
 
 from playwright.sync_api import Page, expect
-from sqlmodel import select
 
-from bot.simulator.harness import LocalWarroom
-from storage.models import Incident
-from storage.session import session_scope
-from tests.rooms import form, open_declare_modal
+from tests.console import declare, declare_private
 
 LIVE = 10_000  # ms: a job, the stream's one-second poll and the page's refetch, with room to spare
 ALICE, BOB = "Alice (@alice)", "Bob (@bob)"
-
-
-def declare(app: LocalWarroom, text: str = "declare sev2 Checkout returns 500s") -> Incident:
-    """Declare with a signed `/incident` command as alice and wait for the war room."""
-    app.command(text)
-    app.settle()
-    with session_scope() as session:
-        newest = select(Incident).order_by(Incident.number.desc())  # type: ignore[attr-defined]
-        return session.exec(newest).first()
-
-
-def declare_private(app: LocalWarroom, title: str) -> Incident:
-    """Declare a private SEV1 through the declare modal as alice."""
-    view = open_declare_modal(app)
-    app.person.view_submission(view, form(title, "sev1", private=True))
-    app.settle()
-    with session_scope() as session:
-        return session.exec(select(Incident).where(Incident.title == title)).one()
 
 
 def sign_in(page: Page, person: str) -> None:

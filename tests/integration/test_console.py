@@ -12,14 +12,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from sqlmodel import select
 
 from bot.simulator.harness import SAMPLE_PLAYBOOKS, LocalWarroom, local_settings
 from bot.simulator.signin import sign_in_as
-from storage.models import Incident
-from storage.session import session_scope
-from tests.console import Browser, console_warroom
-from tests.rooms import form, open_declare_modal
+from tests.console import Browser, console_warroom, declare, declare_private
 
 
 @pytest.fixture
@@ -35,21 +31,6 @@ def alice(app):
     assert browser.sign_in("U0ALICE").status_code == 303
     yield browser
     browser.close()
-
-
-def declare(app: LocalWarroom, text: str = "declare sev2 Checkout returns 500s") -> Incident:
-    app.command(text)
-    app.settle()
-    with session_scope() as session:
-        return session.exec(select(Incident).order_by(Incident.number.desc())).first()  # type: ignore[attr-defined]
-
-
-def declare_private(app: LocalWarroom, title: str) -> Incident:
-    view = open_declare_modal(app)
-    app.person.view_submission(view, form(title, "sev1", private=True))
-    app.settle()
-    with session_scope() as session:
-        return session.exec(select(Incident).where(Incident.title == title)).one()
 
 
 def test_without_sign_in_settings_the_console_says_how_to_enable_it(simulator, db):

@@ -78,8 +78,6 @@ def test_without_broadcast_channel_a_declaration_takes_six_calls_or_fewer(warroo
     assert warroom.sim.channel("C0BROADCAST")["messages"] == []
 
 
-
-
 def test_declare_without_title_opens_the_modal(warroom):
     view = open_declare_modal(warroom, "declare sev1")
     assert view["callback_id"] == "declare"
