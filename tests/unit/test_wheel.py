@@ -1,5 +1,6 @@
-"""The wheel carries its samples: built, installed in a fresh venv and run from another directory,
-`warroom demo` finds the runbooks and triage rules and ends with the postmortem draft.
+"""The wheel carries its samples and the console's templates and static files: built, installed in
+a fresh venv and run from another directory, `warroom demo` finds the runbooks and triage rules
+and ends with the postmortem draft.
 
 Offline: the wheel is built without build isolation (hatchling is a test dependency), installed
 with --no-deps, and the fresh venv sees this environment's dependencies through a .pth file."""
@@ -45,6 +46,11 @@ def test_installed_wheel_runs_the_demo_from_any_directory(tmp_path):
     [wheel] = wheels.glob("warroom-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "bot/samples/triage.yaml" in names and "storage/migrations/script.py.mako" in names
+    console = ROOT / "bot" / "http" / "console"
+    shipped = {
+        str(path.relative_to(ROOT)) for path in console.rglob("*") if path.suffix in (".html", ".css", ".js")
+    }
+    assert shipped and shipped <= set(names)  # the console's templates and static files
     assert sum(name.startswith("bot/samples/playbooks/") for name in names) == len(
         list((ROOT / "playbooks").glob("*.md"))
     )
