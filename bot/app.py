@@ -27,6 +27,7 @@ from bot.flows import rooms as _rooms
 from bot.flows import rules as _rules
 from bot.flows import runbooks as _runbooks
 from bot.flows import runs as _runs
+from bot.flows import tickets as _tickets
 from bot.flows import triage as _triage
 from bot.slack import access, errors
 from bot.slack.commands import Router
@@ -71,6 +72,7 @@ FLOWS = (
     _runbooks,
     _triage,
     _rules,
+    _tickets,
 )
 bolt_log = logging.getLogger("bot.slack.bolt")
 bolt_log.addFilter(lambda record: record.getMessage() not in _EXPECTED)

@@ -84,6 +84,12 @@ class Settings(BaseSettings):
     slack_client_secret: SecretStr | None = None
     warroom_base_url: str | None = None  # where people open the console, e.g. https://warroom.example.com
     warroom_console_session_hours: float = Field(default=12, gt=0, le=24 * 30)
+    github_token: SecretStr | None = None  # follow-ups as GitHub issues
+    github_api_url: str = "https://api.github.com"
+    github_webhook_secret: SecretStr | None = None  # the `issues` webhook's secret
+    warroom_github_repository: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+    warroom_github_labels: CommaList = Field(default_factory=lambda: ["incident-follow-up"])
+    warroom_github_users: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     port: int = Field(default=3000, ge=1, le=65535)
 
     @field_validator(
@@ -92,6 +98,7 @@ class Settings(BaseSettings):
         "warroom_remediation_http_hosts",
         "warroom_webhook_hosts",
         "warroom_webhook_http_hosts",
+        "warroom_github_labels",
         mode="before",
     )
     @classmethod
@@ -106,6 +113,26 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [SecretStr(item.strip()) for item in value.split(",") if item.strip()]
         return value
+
+    @field_validator("warroom_github_users", mode="before")
+    @classmethod
+    def _github_users(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        users: dict[str, str] = {}
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            match = re.fullmatch(r"([UW][A-Z0-9]{2,})=([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))", item)
+            if not match:
+                raise ValueError(
+                    "use Slack user id=GitHub login pairs, e.g. U0123ABCD=octocat,U0456EFGH=hubot"
+                )
+            users[match.group(1)] = match.group(2)
+        return users
+
+    @property
+    def github_tickets(self) -> bool:
+        """Whether follow-ups can become GitHub issues: a token and a repository."""
+        return bool(self.github_token and self.warroom_github_repository)
 
     @field_validator("warroom_reminder_minutes", mode="before")
     @classmethod

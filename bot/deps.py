@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from bot.adapters.github import GitHubIssues
 from bot.adapters.pagerduty import PagerDutyGateway
 from bot.adapters.slack import SlackGateway
 from bot.alerts.triage import Rules, load_rules
@@ -33,6 +34,7 @@ class Deps:
     together: Together = field(default_factory=Together)  # request-path writes, one commit per burst
     subscriptions: Subscriptions = field(default_factory=Subscriptions)  # outgoing webhook endpoints
     rule_set: RuleSet = field(default_factory=RuleSet)  # rules on incident events
+    github: GitHubIssues | None = None  # follow-ups as GitHub issues, when set up
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Deps:
@@ -67,6 +69,13 @@ class Deps:
             else None,
             subscriptions=load_subscriptions(settings.warroom_webhooks),
             rule_set=load_rule_set(settings.warroom_rules),
+            github=GitHubIssues(
+                settings.github_api_url,
+                settings.github_token.get_secret_value(),
+                settings.warroom_github_repository or "",
+            )
+            if settings.github_token and settings.warroom_github_repository
+            else None,
         )
 
     @property

@@ -469,6 +469,33 @@ class WebhookSend(SQLModel, table=True):
     at: datetime = Field(sa_type=UTCDateTime)
 
 
+class Ticket(SQLModel, table=True):
+    """A follow-up tracked as an issue in a tracker (GitHub): one per follow-up. `marker` is
+    written into the issue so that a retry after a crash finds it instead of filing a second."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        UniqueConstraint("follow_up_id", name="uq_tickets_follow_up_id"),
+        UniqueConstraint("marker", name="uq_tickets_marker"),
+        Index("ix_tickets_tracker_ref", "tracker", "ref"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    follow_up_id: int = Field(foreign_key="follow_ups.id", ondelete="CASCADE")
+    tracker: str = Field(max_length=20)  # github
+    project: str = Field(max_length=200)  # owner/repository
+    marker: str = Field(max_length=64)
+    ref: str | None = Field(default=None, max_length=64)  # the issue number, once created
+    url: str | None = Field(default=None, max_length=500)
+    status: str = Field(default="requested", max_length=20)  # requested | open | closed
+    attempts: int = 0  # tries that found the tracker down
+    last_error: str = Field(default="", max_length=500)
+    requested_by: str = Field(max_length=32)
+    requested_at: datetime = Field(sa_type=UTCDateTime)
+    created_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
 def table(model: type[SQLModel]) -> Table:
     """The Core table behind a model, for single statements on hot paths."""
     return cast(Table, model.__table__)  # type: ignore[attr-defined]

@@ -23,6 +23,7 @@ from storage.models import (
     RemediationRun,
     RemediationVote,
     RoleAssignment,
+    Ticket,
     TimelineEvent,
 )
 
@@ -54,6 +55,7 @@ class IncidentRecord:
     runs: list[RunRecord]
     alerts: list[Alert]
     followups: list[FollowUp]
+    tickets: dict[int, Ticket]  # by follow-up id: the ones filed in a tracker
     kinds: dict[str, int]  # the timeline's kinds and how many events of each
     events: int
 
@@ -86,6 +88,9 @@ def incident_record(session: Session, incident: Incident) -> IncidentRecord:
             .order_by(col(TimelineEvent.kind))
         )
     }
+    followups = list(
+        session.exec(select(FollowUp).where(FollowUp.incident_id == of).order_by(col(FollowUp.id)))
+    )
     return IncidentRecord(
         incident=incident,
         roles=list(
@@ -109,9 +114,13 @@ def incident_record(session: Session, incident: Incident) -> IncidentRecord:
         ),
         runs=[RunRecord(run, votes[run.id or 0], audit[run.id or 0]) for run in runs],
         alerts=list(session.exec(select(Alert).where(Alert.incident_id == of).order_by(col(Alert.id)))),
-        followups=list(
-            session.exec(select(FollowUp).where(FollowUp.incident_id == of).order_by(col(FollowUp.id)))
-        ),
+        followups=followups,
+        tickets={
+            t.follow_up_id: t
+            for t in session.exec(
+                select(Ticket).where(col(Ticket.follow_up_id).in_([f.id for f in followups]))
+            )
+        },
         kinds=kinds,
         events=sum(kinds.values()),
     )

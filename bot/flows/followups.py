@@ -114,7 +114,7 @@ async def shown(deps: Deps, job: Claimed) -> None:
 
 def shows(message: dict[str, Any], value: str) -> bool:
     """Whether a clicked message is the line of follow-up `value` (so replacing it loses nothing)."""
-    blocks = message.get("blocks") or []
+    blocks = [b for b in message.get("blocks") or [] if b.get("block_id") != "ticket"]
     accessory = (blocks[0].get("accessory") or {}) if len(blocks) == 1 else {}
     return bool(accessory.get("action_id") == DONE_BUTTON and accessory.get("value") == value)
 
@@ -125,7 +125,7 @@ async def post_followup(
     """Post the new follow-up in the war room once; None when posted, else what to tell the asker."""
     reason = "it has no channel"
     if incident.channel_id is not None:
-        text, blocks = followup_line(followup, incident)
+        text, blocks = followup_line(followup, incident, tracker="GitHub" if deps.github else None)
         try:
             await post_once(deps, incident.channel_id, text, key=key, since=since, blocks=blocks)
             return None

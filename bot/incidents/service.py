@@ -102,7 +102,7 @@ def _insert_declaration(session: Session, incident: Incident) -> None:
     session.execute(_INSERT_EVENT, event)
 
 
-def claim_key(session: Session, key: str, kind: str, incident_id: int, at: datetime) -> bool:
+def claim_key(session: Session, key: str, kind: str, incident_id: int | None, at: datetime) -> bool:
     """Record an idempotency key under its unique constraint; False when it was seen before."""
     try:
         with session.begin_nested():

@@ -44,6 +44,7 @@ from storage.models import (
     RemediationRun,
     RemediationVote,
     RoleAssignment,
+    Ticket,
     TimelineEvent,
     table,
 )
@@ -227,11 +228,19 @@ def _runs(session: Session, incident_id: int) -> list[Run]:
 
 def _follow_ups(session: Session, incident_id: int) -> list[FollowUpItem]:
     statement = (
-        select(FollowUp)
+        select(FollowUp, Ticket)
+        .join(Ticket, col(Ticket.follow_up_id) == col(FollowUp.id), isouter=True)
         .where(FollowUp.incident_id == incident_id)
         .order_by(col(FollowUp.created_at), col(FollowUp.id))
     )
     return [
-        FollowUpItem.model_validate({**f.model_dump(), "done": f.done_at is not None})
-        for f in session.exec(statement)
+        FollowUpItem.model_validate(
+            {
+                **f.model_dump(),
+                "done": f.done_at is not None,
+                "ticket_url": ticket.url if ticket else None,
+                "ticket_state": ticket.status if ticket and ticket.url else None,
+            }
+        )
+        for f, ticket in session.exec(statement)
     ]

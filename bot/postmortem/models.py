@@ -138,6 +138,8 @@ class FollowUpItem(BaseModel):
     due_on: date | None
     done: bool
     done_at: datetime | None
+    ticket_url: str | None = None  # the tracker's issue, when it was filed as one
+    ticket_state: str | None = None  # open | closed (as the tracker last said)
 
 
 class Draft(BaseModel):

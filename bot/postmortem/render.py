@@ -242,7 +242,8 @@ def _follow_ups(draft: Draft) -> list[str]:
     for item in draft.follow_ups:
         owner = item.owner_id or "no owner"
         due = f", due {item.due_on.isoformat()}" if item.due_on else ""
-        lines.append(f"- [{'x' if item.done else ' '}] {_line(item.text)} ({owner}{due})")
+        ticket = f", [issue]({item.ticket_url}) {item.ticket_state}" if item.ticket_url else ""
+        lines.append(f"- [{'x' if item.done else ' '}] {_line(item.text)} ({owner}{due}{ticket})")
     return lines
 
 

@@ -12,9 +12,10 @@ from bot.incidents.followups import FOLLOWUP_MAX, FollowUpDraft, clean_followup_
 from bot.text import escape_mrkdwn
 from bot.views import Blocks
 from bot.views.card import slack_date
-from storage.models import FollowUp, Incident
+from storage.models import FollowUp, Incident, Ticket
 
 DONE = "followup.done"
+TICKET = "followup.ticket"
 DONE_PATTERN = re.compile(r"^followup\.done(\.\d+)?$")  # also the list's numbered buttons
 FORM = "followup.add"
 SHOWN_MAX = 2000  # Slack's section text is 3000; escaping may lengthen the 1000 typed
@@ -64,18 +65,51 @@ def _details(followup: FollowUp, today: date | None = None) -> str:
     return f"{owner} · {due}"
 
 
-def followup_line(followup: FollowUp, incident: Incident) -> tuple[str, Blocks]:
-    """The war-room line for a new follow-up, with its Mark done button."""
+def followup_line(
+    followup: FollowUp, incident: Incident, *, tracker: str | None = None
+) -> tuple[str, Blocks]:
+    """The war-room line for a new follow-up, with its Mark done button, and one to file it as
+    an issue in `tracker` when one is set up (never for a drill)."""
     head = f"<@{followup.created_by}> added a follow-up to {incident.ref}"
     body = f"{shown(followup.text)}\n{_details(followup)}"
-    return f"{head}: {body}", [_section(f":memo: {head}:\n{body}", done_button(followup))]
+    blocks = [_section(f":memo: {head}:\n{body}", done_button(followup))]
+    if tracker and incident.drill_of is None:
+        button = {
+            "type": "button",
+            "action_id": TICKET,
+            "text": {"type": "plain_text", "text": f"File a {tracker} issue"},
+            "value": str(followup.id),
+        }
+        blocks.append({"type": "actions", "block_id": "ticket", "elements": [button]})
+    return f"{head}: {body}", blocks
+
+
+def ticket_line(followup: FollowUp, ticket: Ticket) -> tuple[str, Blocks]:
+    """The war-room line once a follow-up's issue is filed."""
+    issue = f"<{ticket.url}|{ticket.project}#{ticket.ref}>"
+    text = f":ticket: Follow-up filed as {issue}: {shown(followup.text, 1500)}"
+    return text, [_section(text)]
+
+
+def ticket_state_line(followup: FollowUp, ticket: Ticket, *, login: str) -> tuple[str, Blocks]:
+    """The war-room line when the tracker closed or reopened a follow-up's issue."""
+    issue = f"<{ticket.url}|{ticket.project}#{ticket.ref}>"
+    if followup.done_at is not None:
+        text = f":white_check_mark: Follow-up done: {issue} was closed by {escape_mrkdwn(login)} in GitHub"
+    else:
+        text = (
+            f":arrows_counterclockwise: Follow-up open again: {issue} was reopened by {escape_mrkdwn(login)}"
+        )
+    text += f"\n{shown(followup.text, 1500)}"
+    return text, [_section(text)]
 
 
 def done_line(followup: FollowUp, limit: int = SHOWN_MAX) -> tuple[str, Blocks]:
     """What a follow-up's message becomes once it is done (also its entry in the list)."""
     assert followup.done_at is not None
     when = slack_date(followup.done_at)
-    text = f":white_check_mark: {shown(followup.text, limit)}\nDone by <@{followup.done_by}> {when}"
+    by = f"<@{followup.done_by}>" if followup.done_by else "its tracker"
+    text = f":white_check_mark: {shown(followup.text, limit)}\nDone by {by} {when}"
     return text, [_section(text)]
 
 

@@ -1,4 +1,5 @@
-"""Follow-ups: `/incident followup`, its form, `/incident followups` and the "Mark done" button."""
+"""Follow-ups: `/incident followup`, its form, `/incident followups`, the "Mark done" button and
+"File a GitHub issue"."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 
 from bot import clock
 from bot.deps import Deps
+from bot.flows import tickets
 from bot.flows.followups import ADD, DONE, LIST, draft_payload, shows
 from bot.incidents.changes import for_incident
 from bot.incidents.errors import InvalidInput
 from bot.incidents.followups import USAGE, earliest_today, incident_for_followups, parse_followup
 from bot.slack.commands import CommandContext, Router, Subcommand
 from bot.slack.effects import record_click
-from bot.views.followups import DONE_PATTERN, FORM, followup_form, form_metadata, read_followup_form
+from bot.views.followups import DONE_PATTERN, FORM, TICKET, followup_form, form_metadata, read_followup_form
 from storage.session import run_in_session
 
 
@@ -44,6 +46,12 @@ def register(app: AsyncApp, deps: Deps, router: Router) -> None:
             return
         incident_id, channel = form_metadata(view)
         await record_click(deps, ADD, body, channel, incident_id=incident_id, **draft_payload(draft))
+        await ack()
+
+    @app.action(TICKET)
+    async def on_ticket(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        channel = body["channel"]["id"]
+        await record_click(deps, tickets.ASK, body, channel, followup_id=str(action.get("value") or ""))
         await ack()
 
     @app.action(DONE_PATTERN)

@@ -1,0 +1,1 @@
+"""Follow-ups tracked as tickets in an issue tracker (GitHub Issues)."""
