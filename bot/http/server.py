@@ -24,7 +24,7 @@ from bot.flows.webhooks import Sender
 from bot.http.alerts import alert_routes
 from bot.http.api import create_api
 from bot.http.bolt import dispatch
-from bot.http.console import create_console
+from bot.http.console import console_routes
 from bot.http.deliveries import GroupCommit
 from bot.http.health import HealthMonitor
 from bot.http.metrics import Metrics
@@ -123,6 +123,6 @@ def create_web_app(deps: Deps) -> Starlette:
         *(Route(path, route, methods=["POST"]) for path, route in alert_routes(deps, writer).items()),
         Route("/metrics", metrics.scrape, methods=["GET"]),
         Mount("/api/v1", app=create_api(deps)),
-        Mount("/", app=create_console(deps)),  # last: every other path is the console's
+        *console_routes(deps),
     ]
     return Starlette(routes=routes, middleware=[metrics.middleware(routes)], lifespan=lifespan)

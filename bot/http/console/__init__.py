@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -60,9 +59,9 @@ class SecurityHeaders:
         await self._app(scope, receive, with_headers)
 
 
-def create_console(deps: Deps) -> Starlette:
-    """The console's ASGI app; without Sign in with Slack configured, every page says how to set
-    it up and the rest of Warroom works as before."""
+def console_routes(deps: Deps) -> list[BaseRoute]:
+    """The console's routes, each behind its security headers and session; without Sign in with
+    Slack configured, every page says how to set it up and the rest of Warroom works as before."""
     access = Access(deps)
     pages = Pages(deps, access)
     settings = deps.settings
@@ -112,23 +111,6 @@ def create_console(deps: Deps) -> Starlette:
         request.session.clear()
         return RedirectResponse("/?notice=signed-out", status_code=303)
 
-    routes = [
-        Route("/", home, methods=["GET"]),
-        Route("/signin", sign_in, methods=["GET"]),
-        Route(CALLBACK_PATH, callback, methods=["GET"]),
-        Route("/signout", sign_out, methods=["POST"]),
-        Route("/incidents", pages.signed_in(pages.incidents), methods=["GET"]),
-        Route("/incidents/{ref}", pages.signed_in(pages.incident), methods=["GET"]),
-        Route("/incidents/{ref}/postmortem.{fmt}", pages.signed_in(pages.postmortem), methods=["GET"]),
-        Route(
-            "/incidents/{ref}/live",
-            pages.signed_in(lambda request, viewer: live(pages, request, viewer)),
-            methods=["GET"],
-        ),
-        Route("/reports", pages.signed_in(pages.reports), methods=["GET"]),
-        Route("/runbooks", pages.signed_in(pages.runbooks), methods=["GET"]),
-        Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
-    ]
     middleware = [Middleware(SecurityHeaders)]
     if settings.console_sign_in:
         assert settings.slack_client_secret is not None and settings.warroom_base_url
@@ -142,4 +124,27 @@ def create_console(deps: Deps) -> Starlette:
                 https_only=settings.warroom_base_url.startswith("https://"),
             )
         )
-    return Starlette(routes=routes, middleware=middleware)
+    routes = [
+        Route("/", home, methods=["GET"], middleware=middleware),
+        Route("/signin", sign_in, methods=["GET"], middleware=middleware),
+        Route(CALLBACK_PATH, callback, methods=["GET"], middleware=middleware),
+        Route("/signout", sign_out, methods=["POST"], middleware=middleware),
+        Route("/incidents", pages.signed_in(pages.incidents), methods=["GET"], middleware=middleware),
+        Route("/incidents/{ref}", pages.signed_in(pages.incident), methods=["GET"], middleware=middleware),
+        Route(
+            "/incidents/{ref}/postmortem.{fmt}",
+            pages.signed_in(pages.postmortem),
+            methods=["GET"],
+            middleware=middleware,
+        ),
+        Route(
+            "/incidents/{ref}/live",
+            pages.signed_in(lambda request, viewer: live(pages, request, viewer)),
+            methods=["GET"],
+            middleware=middleware,
+        ),
+        Route("/reports", pages.signed_in(pages.reports), methods=["GET"], middleware=middleware),
+        Route("/runbooks", pages.signed_in(pages.runbooks), methods=["GET"], middleware=middleware),
+        Mount("/static", app=StaticFiles(directory=STATIC), name="static", middleware=middleware),
+    ]
+    return routes
