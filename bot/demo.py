@@ -21,6 +21,7 @@ from bot.http.runner import free_port
 from bot.http.signing import pagerduty_signature
 from bot.simulator import SlackSimulator
 from bot.simulator.automation import AutomationEndpoint
+from bot.simulator.github import FakeGitHub
 from bot.simulator.harness import LocalWarroom, local_settings
 from bot.simulator.pagerduty import FakePagerDuty
 from bot.text import plural
@@ -28,6 +29,7 @@ from bot.text import plural
 Out = Callable[[str], None]
 WEBHOOK_SECRET = "whsec_demo"
 ALERTMANAGER_TOKEN = "am_demo_token"
+GITHUB_SECRET, GITHUB_REPOSITORY = "whsec_demo_github", "acme/incidents"
 ALERTS_CHANNEL = "C0ALERTS"  # the sample triage.yaml's notice channel
 STORY_LENGTH = timedelta(hours=1)
 CLOSE_FORM = {
@@ -47,10 +49,16 @@ def run_demo(*, latency: float = 0.0, out: Out = print, console: Callable[[str],
     `console` its address (it returns when the demo may end)."""
     for noisy in ("alembic", "httpx", "httpx2", "bot"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    simulator, automation, pagerduty = SlackSimulator(), AutomationEndpoint(), FakePagerDuty()
+    simulator, automation, pagerduty, github = (
+        SlackSimulator(),
+        AutomationEndpoint(),
+        FakePagerDuty(),
+        FakeGitHub(),
+    )
     simulator.start()
     automation.start()
     pagerduty.start()
+    github.start()
     simulator.set_latency(latency)
     simulator.add_channel("alerts", channel_id=ALERTS_CHANNEL, members=[simulator.bot_user_id])
     simulator.add_usergroup("S0TRIAGE", ["U0DAVE"])
@@ -76,19 +84,26 @@ def run_demo(*, latency: float = 0.0, out: Out = print, console: Callable[[str],
             pagerduty_webhook_secrets=WEBHOOK_SECRET,
             warroom_alertmanager_token=ALERTMANAGER_TOKEN,
             warroom_triage_group="S0TRIAGE",
+            github_token=github.token,
+            github_api_url=github.base_url,
+            github_webhook_secret=GITHUB_SECRET,
+            warroom_github_repository=GITHUB_REPOSITORY,
+            warroom_github_users="U0CAROL=carol-gh,U0BOB=bob-gh,U0ALICE=alice-gh",
             **signin,
         )
         story = StoryClock(clock.now() - STORY_LENGTH)
         slack = LocalWarroom(simulator, settings)
+        github.deliver_to(f"{slack.server.url}/tickets/github", GITHUB_SECRET)
         try:
             with mock.patch("bot.clock.now", story.now):
-                _play(Scene(slack, out, story), automation)
+                _play(Scene(slack, out, story, github), automation)
             if console is not None:
                 console(slack.server.url)
         finally:
             slack.stop()
             automation.stop()
             pagerduty.stop()
+            github.stop()
             simulator.stop()
 
 
@@ -163,6 +178,15 @@ def _close(scene: Scene, room: str) -> None:
     due = (clock.now() + timedelta(days=7)).date().isoformat()
     followup = f"followup <@U0CAROL|carol> Page on checkout 5xx before customers notice due {due}"
     scene.type("U0BOB", followup, room)
+    line = next(
+        m for m in reversed(scene.slack.sim.channel(room)["messages"]) if "added a follow-up" in m["text"]
+    )
+    button = next(e for b in line["blocks"] if b["type"] == "actions" for e in b["elements"])
+    scene.click("U0CAROL", room, button["action_id"], button["value"], line)
+    scene.out(
+        f"\n  (GitHub now has {scene.github.issues(GITHUB_REPOSITORY)[0]['title']!r}, assigned to carol-gh)"
+    )
+    scene.close_issue(1, "carol-gh")
     scene.type("U0BOB", "close", room)
     scene.fill_form("U0BOB", CLOSE_FORM)
     drafts = [f for f in scene.slack.sim.files.values() if f["title"].endswith("-postmortem.md")]
@@ -211,9 +235,17 @@ def _self_healing(scene: Scene, automation: AutomationEndpoint) -> None:
 class Scene:
     """Sends what people do and prints what each of them would see since the last step."""
 
-    def __init__(self, slack: LocalWarroom, out: Out, story: StoryClock) -> None:
-        self.slack, self.out, self.story = slack, out, story
+    def __init__(self, slack: LocalWarroom, out: Out, story: StoryClock, github: FakeGitHub) -> None:
+        self.slack, self.out, self.story, self.github = slack, out, story, github
         self.calls_seen = 0
+
+    def close_issue(self, number: int, login: str) -> None:
+        """Someone closes a follow-up's issue in GitHub; its webhook reaches Warroom."""
+        status = self.github.close(GITHUB_REPOSITORY, number, by=login)
+        issue = f"{GITHUB_REPOSITORY}#{number}"
+        self.out(f"\n{login} closes {issue} in GitHub  (Warroom answered the webhook {status})")
+        self.slack.settle()
+        self._show_new()
 
     def later(self, minutes: int) -> None:
         """Let some minutes of the story pass."""

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import timedelta
 
 import pytest
 from sqlmodel import select
@@ -16,13 +15,12 @@ from bot.flows.archive import archive_closed_rooms
 from bot.flows.followups import send_due_followups
 from bot.flows.reminders import send_due_reminders
 from bot.jobs import faults
-from bot.jobs.dispatcher import LEASE
 from bot.simulator.harness import BROADCAST, LocalWarroom
 from bot.simulator.sender import new_trigger_id
 from storage.models import FollowUp, Incident, Job, TimelineEvent
 from storage.session import in_session, session_scope
-from tests.clock import FakeClock
 from tests.rooms import open_room
+from tests.waiting import take_over
 
 ANSWERS = {
     "customer_impact": "Checkout failed for card payments",
@@ -55,14 +53,6 @@ def posts(warroom: LocalWarroom, channel: str, saying: str) -> list[str]:
 def jobs_states() -> set[str]:
     jobs = in_session(lambda s: list(s.exec(select(Job).where(Job.kind != "schedule"))))
     return {job.state for job in jobs}
-
-
-def take_over(warroom: LocalWarroom, clock: FakeClock) -> None:
-    """The crashed owner's lease runs out; another owner takes its job over and finishes it."""
-    warroom.settle()
-    clock.at += LEASE + timedelta(seconds=1)
-    warroom.deps.jobs.wake()
-    warroom.settle()
 
 
 def told(warroom: LocalWarroom) -> list[str]:

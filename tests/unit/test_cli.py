@@ -65,13 +65,15 @@ def test_demo_prints_what_people_see():
     assert "--- INC-1-postmortem.md ---\n# INC-1: Checkout returns 500s" in out
     assert "mitigated in 9 min · resolved in 28 min" in out
     assert "| commander | @bob | " in out and "- Approved by: @carol" in out
-    assert "- [ ] Page on checkout 5xx before customers notice (@carol, due " in out
+    assert "- [x] Page on checkout 5xx before customers notice (@carol, due " in out and "closed)" in out
     assert "| note | @carol | Error rate is back under 0.5% after the rollback (added by @alice) |" in out
     assert "## Summary\n\nResolved: Rolled back to v41" in out
     assert "(Warroom answered Alertmanager 202)" in out
     assert "#alerts @warroom: :bell: Low-urgency Alertmanager alert on *workers*: Disk on worker-3" in out
     assert ":broom: #1 alerts labelled alertname=DiskFillingUp" in out and "marked as noise by @dave" in out
     assert "(no notice: the rule made from Slack ignores it, so it is only counted)" in out
+    assert ":ticket: Follow-up filed as acme/incidents#1: Page on checkout 5xx before customers notice" in out
+    assert "Follow-up done: acme/incidents#1 was closed by carol-gh in GitHub" in out
 
 
 def test_demo_console_keeps_the_servers_up_with_the_console_signed_in_through_the_simulator():
