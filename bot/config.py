@@ -84,6 +84,7 @@ class Settings(BaseSettings):
     slack_client_secret: SecretStr | None = None
     warroom_base_url: str | None = None  # where people open the console, e.g. https://warroom.example.com
     warroom_console_session_hours: float = Field(default=12, gt=0, le=24 * 30)
+    warroom_call_url: str | None = None  # the incident's call: a link, or a template with {number}/{slug}
     github_token: SecretStr | None = None  # follow-ups as GitHub issues
     github_api_url: str = "https://api.github.com"
     github_webhook_secret: SecretStr | None = None  # the `issues` webhook's secret
@@ -174,6 +175,21 @@ class Settings(BaseSettings):
     def console_sign_in(self) -> bool:
         """Whether Sign in with Slack is configured: client id, client secret and base URL."""
         return bool(self.slack_client_id and self.slack_client_secret and self.warroom_base_url)
+
+    @field_validator("warroom_call_url")
+    @classmethod
+    def _call_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        try:
+            example = value.format(number=7, slug="checkout-returns-500s")
+        except (KeyError, IndexError, ValueError):
+            raise ValueError(
+                "may only use {number} and {slug}, e.g. https://meet.example.com/inc-{number}"
+            ) from None
+        if not re.fullmatch(r"https?://[^\s<>|]+", example):
+            raise ValueError("must be an http(s) link, e.g. https://meet.example.com/inc-{number}")
+        return value
 
     @field_validator("warroom_broadcast_channel")
     @classmethod

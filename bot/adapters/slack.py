@@ -234,6 +234,15 @@ class SlackGateway:
             if exc.error != "already_pinned":
                 raise
 
+    async def bookmark(self, channel: str, title: str, link: str) -> None:
+        """Add a link to the channel's bookmarks bar."""
+        await self.call("bookmarks.add", channel_id=channel, title=title, type="link", link=link)
+
+    async def bookmarked(self, channel: str) -> list[str]:
+        """The links bookmarked in a channel."""
+        response = await self.call("bookmarks.list", channel_id=channel)
+        return [str(b.get("link") or "") for b in response.get("bookmarks", [])]
+
     async def update(self, channel: str, ts: str, text: str, blocks: list[dict[str, Any]]) -> None:
         """Replace a message in place."""
         await self.call("chat.update", channel=channel, ts=ts, text=text, blocks=blocks)

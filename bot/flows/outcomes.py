@@ -12,6 +12,7 @@ from bot.flows.effects import post_once
 from bot.flows.linked import RESOLVE, resolve_key
 from bot.flows.runbooks import post_new_runbooks
 from bot.incidents.changes import Outcome, current_roles
+from bot.incidents.rules import call_link
 from bot.incidents.service import get_incident
 from bot.postmortem.closing import draft_link
 from bot.views.card import broadcast_line, incident_card, topic
@@ -63,7 +64,8 @@ async def refresh_card(deps: Deps, incident_id: int | None) -> None:
         return
     link = await run_in_session(draft_link, incident_id) if incident.closed_at else None
     alert = await run_in_session(opened_by, incident_id)
-    text, blocks = incident_card(incident, roles, link, alert)
+    call = call_link(deps.settings.warroom_call_url, incident.number, incident.title)
+    text, blocks = incident_card(incident, roles, link, alert, call)
     name = await deps.slack.display_name(incident.commander_id)
     await asyncio.gather(
         deps.slack.update(incident.channel_id, incident.card_ts, text, blocks),

@@ -31,7 +31,7 @@ from bot.deps import Deps
 from bot.errors import WarroomError
 from bot.flows.paging import PAGE, page_key
 from bot.flows.runbooks import post_new_runbooks
-from bot.incidents.rules import Declaration, channel_name
+from bot.incidents.rules import Declaration, call_link, channel_name
 from bot.incidents.service import attach_channel, declare_incident, get_incident, mark_room_ready
 from bot.jobs import faults, queue
 from bot.jobs.queue import Claimed
@@ -196,17 +196,19 @@ async def _earlier_channel(
 async def _furnish(
     deps: Deps, incident: Incident, alert: Linked | None, *, key: str, since: float | None, bot: str
 ) -> tuple[str, str | None]:
-    """Invite ‖ card then pin ‖ topic ‖ announcement (invite issued first); the card's and the
-    announcement's ts. All four finish before the first failure is raised: none is cut off."""
+    """Invite ‖ card then pin ‖ topic ‖ announcement ‖ the call's bookmark (invite issued first);
+    the card's and the announcement's ts. All finish before the first failure is raised: none is
+    cut off."""
     channel = incident.channel_id
     assert channel is not None
+    call = call_link(deps.settings.warroom_call_url, incident.number, incident.title)
 
     async def invite() -> None:
         if incident.declared_by != bot:  # an alert's room: Warroom declared it and is in it
             await deps.slack.invite(channel, [incident.declared_by])
 
     async def card() -> str:
-        text, blocks = incident_card(incident, alert=alert)
+        text, blocks = incident_card(incident, alert=alert, call=call)
         ts = await _post_once(deps, channel, text, blocks, key=f"{key}:card", since=since)
         faults.step("rooms.card_posted")
         await deps.slack.pin(channel, ts)
@@ -221,15 +223,21 @@ async def _furnish(
         broadcast = deps.settings.warroom_broadcast_channel
         if not broadcast:
             return None
-        text, blocks = announcement(incident)
+        text, blocks = announcement(incident, call)
         ts = await _post_once(deps, broadcast, text, blocks, key=f"{key}:broadcast", since=since)
         faults.step("rooms.announced")
         return ts
 
-    invited, card_ts, topic_set, broadcast_ts = await asyncio.gather(
-        invite(), card(), set_topic(), announce(), return_exceptions=True
+    async def bookmark() -> None:
+        # a retry looks first: a bookmark carries no key, but its link says which it is
+        if call and (since is None or call not in await deps.slack.bookmarked(channel)):
+            await deps.slack.bookmark(channel, "Incident call", call)
+            faults.step("rooms.bookmarked")
+
+    invited, card_ts, topic_set, broadcast_ts, bookmarked = await asyncio.gather(
+        invite(), card(), set_topic(), announce(), bookmark(), return_exceptions=True
     )
-    for outcome in (invited, card_ts, topic_set, broadcast_ts):
+    for outcome in (invited, card_ts, topic_set, broadcast_ts, bookmarked):
         if isinstance(outcome, BaseException):
             raise outcome
     assert isinstance(card_ts, str) and not isinstance(broadcast_ts, BaseException)

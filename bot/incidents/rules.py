@@ -135,6 +135,12 @@ def channel_name(number: int, title: str, attempt: int = 1) -> str:
     return base + suffix
 
 
+def call_link(template: str | None, number: int, title: str) -> str | None:
+    """The incident's call: `template` with its number and title slug filled in (a fixed link
+    stays as it is); None without one."""
+    return template.format(number=number, slug=slugify(title) or f"inc-{number}") if template else None
+
+
 class Role(StrEnum):
     """Roles people hold in an incident; the commander is the one who decides."""
 

@@ -72,6 +72,14 @@ def add_bookmark(ws: Workspace, args: Args) -> dict[str, Any]:
     return {"ok": True, "bookmark": copy.deepcopy(bookmark)}
 
 
+def list_bookmarks(ws: Workspace, args: Args) -> dict[str, Any]:
+    """bookmarks.list: a channel's bookmarks, for a member (the bot)."""
+    channel = ws.channel(text(args, "channel_id"))
+    if ws.bot_user_id not in channel.members:
+        raise ApiError("not_in_channel", f"[ERROR] the bot is not a member of {channel.id}")
+    return {"ok": True, "bookmarks": copy.deepcopy(channel.bookmarks)}
+
+
 def _message(channel: Channel, ts: str) -> dict[str, Any]:
     message = channel.find(ts)
     if message is None:
@@ -83,4 +91,5 @@ HANDLERS = {
     "pins.add": add_pin,
     "reactions.add": add_reaction,
     "bookmarks.add": add_bookmark,
+    "bookmarks.list": list_bookmarks,
 }

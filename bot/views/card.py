@@ -30,9 +30,10 @@ def incident_card(
     roles: dict[Role, str] | None = None,
     postmortem_link: str | None = None,
     alert: Linked | None = None,
+    call: str | None = None,
 ) -> tuple[str, Blocks]:
     """The card pinned in the war room: fallback text and blocks; `alert` is the PagerDuty
-    incident whose alert opened the room."""
+    incident whose alert opened the room, `call` the incident's call link."""
     severity, status = _labels(incident)
     header = f"{incident.ref} · {incident.title}"
     fields = [
@@ -49,6 +50,8 @@ def incident_card(
             fields.append(f"*{label}*\n{slack_date(at)}")
     if postmortem_link:
         fields.append(f"*Postmortem*\n<{postmortem_link}|Draft>")
+    if call and incident.closed_at is None:
+        fields.append(f"*Call*\n:telephone_receiver: <{call}|Join the call>")
     blocks: Blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": header[:HEADER_MAX]}},
         {"type": "section", "fields": [{"type": "mrkdwn", "text": field} for field in fields]},
@@ -77,8 +80,8 @@ def topic(incident: Incident, commander_name: str) -> str:
     return f"{drill}{severity} · {status} · IC @{commander_name}"[:TOPIC_MAX]
 
 
-def announcement(incident: Incident) -> tuple[str, Blocks]:
-    """The broadcast: a private incident is announced without its title or channel."""
+def announcement(incident: Incident, call: str | None = None) -> tuple[str, Blocks]:
+    """The broadcast: a private incident is announced without its title, channel or call."""
     severity, _ = _labels(incident)
     drill = incident.drill_of is not None
     icon, declared = (":test_tube:", "drill started") if drill else (":rotating_light:", "declared")
@@ -92,6 +95,8 @@ def announcement(incident: Incident) -> tuple[str, Blocks]:
             f"{icon} *{incident.ref} {declared}* · {severity} · <#{incident.channel_id}>\n"
             f"*{escape_mrkdwn(incident.title)}*\nIC <@{incident.commander_id}>"
         )
+        if call:
+            line += f" · :telephone_receiver: <{call}|Join the call>"
     text = f"{incident.ref} {declared} ({severity})"
     if not incident.private:
         text += f": {escape_mrkdwn(incident.title)}"

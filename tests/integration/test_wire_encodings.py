@@ -31,6 +31,8 @@ async def call_every_method(slack: SlackGateway, sim: SlackSimulator) -> None:
     assert channel in [found["id"] async for found in slack.channels(private=False)]
     await slack.invite(channel, ["U0ALICE", "U0BOB"])
     await slack.set_topic(channel, "INC-1 wire")
+    await slack.bookmark(channel, "Incident call", "https://meet.example.com/inc-1")
+    assert await slack.bookmarked(channel) == ["https://meet.example.com/inc-1"]
     ts = await slack.post(channel, "card", SECTION)
     await slack.pin(channel, ts)
     await slack.update(channel, ts, "card v2", SECTION)

@@ -18,6 +18,7 @@ MANIFEST = ROOT / "app_manifest.yaml"
 METHOD_SCOPES: dict[str, tuple[str, ...]] = {
     "auth.test": (),
     "bookmarks.add": ("bookmarks:write",),
+    "bookmarks.list": ("bookmarks:read",),
     "chat.getPermalink": (),
     "chat.postEphemeral": ("chat:write",),
     "chat.postMessage": ("chat:write", "chat:write.public"),
