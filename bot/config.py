@@ -91,6 +91,16 @@ class Settings(BaseSettings):
     warroom_github_repository: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
     warroom_github_labels: CommaList = Field(default_factory=lambda: ["incident-follow-up"])
     warroom_github_users: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+    jira_base_url: str | None = Field(
+        default=None, pattern=r"^https?://[^/?#\s]+/?$"
+    )  # https://acme.atlassian.net
+    jira_email: str | None = None  # the account the API token belongs to
+    jira_api_token: SecretStr | None = None
+    jira_webhook_secret: SecretStr | None = None
+    warroom_jira_project: str | None = Field(default=None, pattern=r"^[A-Z][A-Z0-9_]{1,9}$")
+    warroom_jira_issue_type: str = Field(default="Task", min_length=1, max_length=60)
+    warroom_tickets_default: Literal["github", "jira"] | None = None  # when both are set up
+    warroom_tickets_by_service: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
     port: int = Field(default=3000, ge=1, le=65535)
 
     @field_validator(
@@ -130,10 +140,18 @@ class Settings(BaseSettings):
             users[match.group(1)] = match.group(2)
         return users
 
-    @property
-    def github_tickets(self) -> bool:
-        """Whether follow-ups can become GitHub issues: a token and a repository."""
-        return bool(self.github_token and self.warroom_github_repository)
+    @field_validator("warroom_tickets_by_service", mode="before")
+    @classmethod
+    def _tickets_by_service(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        chosen: dict[str, str] = {}
+        for item in filter(None, (part.strip() for part in value.split(","))):
+            service, _, tracker = item.rpartition("=")
+            if not service.strip() or tracker.strip() not in ("github", "jira"):
+                raise ValueError("use service=github or service=jira pairs, e.g. checkout=jira,search=github")
+            chosen[service.strip().lower()] = tracker.strip()
+        return chosen
 
     @field_validator("warroom_reminder_minutes", mode="before")
     @classmethod

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from bot.adapters.github import GitHubIssues
 from bot.adapters.pagerduty import PagerDutyGateway
 from bot.adapters.slack import SlackGateway
 from bot.alerts.triage import Rules, load_rules
@@ -15,6 +14,7 @@ from bot.jobs.queue import Claimed
 from bot.playbooks.loader import load_for_app
 from bot.playbooks.matching import Catalog
 from bot.rules.model import RuleSet, load_rule_set
+from bot.tickets.trackers import Trackers
 from bot.webhooks.subscriptions import Subscriptions, load_subscriptions
 from bot.worker import Worker
 from storage.session import Together
@@ -34,7 +34,7 @@ class Deps:
     together: Together = field(default_factory=Together)  # request-path writes, one commit per burst
     subscriptions: Subscriptions = field(default_factory=Subscriptions)  # outgoing webhook endpoints
     rule_set: RuleSet = field(default_factory=RuleSet)  # rules on incident events
-    github: GitHubIssues | None = None  # follow-ups as GitHub issues, when set up
+    trackers: Trackers = field(default_factory=lambda: Trackers([], None, {}))  # follow-ups as tickets
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Deps:
@@ -69,13 +69,7 @@ class Deps:
             else None,
             subscriptions=load_subscriptions(settings.warroom_webhooks),
             rule_set=load_rule_set(settings.warroom_rules),
-            github=GitHubIssues(
-                settings.github_api_url,
-                settings.github_token.get_secret_value(),
-                settings.warroom_github_repository or "",
-            )
-            if settings.github_token and settings.warroom_github_repository
-            else None,
+            trackers=Trackers.from_settings(settings),
         )
 
     @property

@@ -1,43 +1,27 @@
-"""GitHub Issues over its REST API (version 2022-11-28): file an issue for a follow-up, and find
-one filed before by the marker its body carries (GitHub has no idempotency key, so a retry after
-a crash looks before it files). The token never leaves this module's headers."""
+"""GitHub Issues over its REST API (version 2022-11-28): file an issue for a follow-up (Markdown
+body, labels, the owner as assignee), and find one filed before by the marker its body carries
+in an HTML comment. The token never leaves this module's headers."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from bot.errors import WarroomError
+from bot.adapters.trackers import Issue, NewIssue, TrackerFailed
 
 API_VERSION = "2022-11-28"
 TIMEOUT_SECONDS = 10
 LOOKBACK_PAGES = 5  # a marker is looked for among the newest 500 issues with Warroom's labels
 
 
-class TrackerFailed(WarroomError):
-    """GitHub refused or could not be reached; `transient` when trying later may work."""
-
-    def __init__(self, message: str, *, transient: bool) -> None:
-        super().__init__(message)
-        self.transient = transient
-
-
-@dataclass(frozen=True)
-class Issue:
-    """An issue as Warroom keeps it."""
-
-    number: int
-    url: str
-    state: str  # open | closed
-
-
 class GitHubIssues:
-    """One repository's issues."""
+    """One repository's issues (a `Tracker`)."""
+
+    name, kind = "GitHub", "github"
 
     def __init__(self, api_url: str, token: str, repository: str) -> None:
-        self.repository = repository
+        self.project = repository
         self._base = f"{api_url.rstrip('/')}/repos/{repository}/issues"
         self._headers = {
             "Authorization": f"Bearer {token}",
@@ -46,21 +30,21 @@ class GitHubIssues:
             "User-Agent": "warroom",
         }
 
-    async def create(self, title: str, body: str, *, labels: list[str], assignees: list[str]) -> Issue:
+    async def create(self, issue: NewIssue) -> Issue:
         """File an issue (each call files a new one)."""
-        fields: dict[str, Any] = {"title": title, "body": body, "labels": labels}
-        if assignees:
-            fields["assignees"] = assignees
+        fields: dict[str, Any] = {"title": issue.title, "body": _body(issue), "labels": list(issue.labels)}
+        if issue.owner_login:
+            fields["assignees"] = [issue.owner_login]
         return _issue(await self._call("POST", self._base, json=fields))
 
-    async def find(self, marker: str, *, labels: list[str]) -> Issue | None:
-        """The issue whose body carries `marker`, among the newest ones with `labels`."""
+    async def find(self, issue: NewIssue) -> Issue | None:
+        """The issue whose body carries the marker, among the newest ones with its labels."""
         for page in range(1, LOOKBACK_PAGES + 1):
-            params = {"state": "all", "labels": ",".join(labels), "per_page": 100, "page": page}
+            params = {"state": "all", "labels": ",".join(issue.labels), "per_page": 100, "page": page}
             found = await self._call("GET", self._base, params=params)
-            for issue in found:
-                if marker in (issue.get("body") or "") and "pull_request" not in issue:
-                    return _issue(issue)
+            for filed in found:
+                if issue.marker in (filed.get("body") or "") and "pull_request" not in filed:
+                    return _issue(filed)
             if len(found) < 100:
                 return None
         return None
@@ -80,8 +64,18 @@ class GitHubIssues:
         raise TrackerFailed(f"GitHub answered {response.status_code}: {message}", transient=transient)
 
 
+def _body(issue: NewIssue) -> str:
+    origin = issue.origin
+    if issue.link:
+        origin += f" [Open the incident]({issue.link})"
+    lines = [issue.text, "", origin]
+    if issue.due_on:
+        lines.append(f"Due {issue.due_on.isoformat()}.")
+    return "\n".join([*lines, "", f"<!-- {issue.marker} -->"])
+
+
 def _issue(body: dict[str, Any]) -> Issue:
-    return Issue(int(body["number"]), str(body["html_url"]), str(body.get("state") or "open"))
+    return Issue(str(body["number"]), str(body["html_url"]), str(body.get("state") or "open"))
 
 
 def _message(response: httpx.Response) -> str:

@@ -36,6 +36,7 @@ from bot.incidents.followups import (
 )
 from bot.jobs import faults, queue
 from bot.jobs.queue import Claimed
+from bot.tickets.service import incident_service
 from bot.views.followups import DONE as DONE_BUTTON
 from bot.views.followups import done_line, followup_line, followup_list, followup_reminder
 from bot.views.followups import shown as shown_text
@@ -125,7 +126,9 @@ async def post_followup(
     """Post the new follow-up in the war room once; None when posted, else what to tell the asker."""
     reason = "it has no channel"
     if incident.channel_id is not None:
-        text, blocks = followup_line(followup, incident, tracker="GitHub" if deps.github else None)
+        service = await run_in_session(incident_service, followup.incident_id) if deps.trackers else None
+        tracker = deps.trackers.choose(service)
+        text, blocks = followup_line(followup, incident, tracker=tracker.name if tracker else None)
         try:
             await post_once(deps, incident.channel_id, text, key=key, since=since, blocks=blocks)
             return None

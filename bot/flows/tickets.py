@@ -1,18 +1,18 @@
-"""Follow-ups as GitHub issues, after the ack.
+"""Follow-ups as tracker issues (GitHub, Jira), after the ack.
 
-Ask: a click on "File a GitHub issue" (or the form's box) records the ticket, once per
-follow-up, and its filing job in one transaction.
+Ask: a click on "File a … issue" records the ticket, once per follow-up, in the tracker its
+incident's service picks, and its filing job in one transaction.
 
-File: the job files the issue, records its number, then says so in the war room once (the
-post carries the ticket's key). GitHub has no idempotency key, so any attempt that may follow
-an earlier one (a retry, a crash, a timeout) first looks for the issue by the marker its body
-carries, and adopts it: one issue however the filing was cut short. A GitHub that is down
+File: the job files the issue, records it, then says so in the war room once (the post
+carries the ticket's key). No tracker has an idempotency key, so any attempt that may follow
+an earlier one (a retry, a crash, a timeout) first looks for the issue by the marker it
+carries, and adopts it: one issue however the filing was cut short. A tracker that is down
 keeps the follow-up and tries again later, for as long as it takes (each try a new job, spaced
-out to half an hour); the asker is told once. A refusal (bad token, unknown repository, an
-assignee who is not a collaborator) is told to the asker and recorded.
+out to half an hour); the asker is told once. A refusal (bad token, unknown project, an
+assignee the tracker does not know) is told to the asker and recorded.
 
-Tracker changes: the `issues` webhook (bot/http/tickets.py) marks the follow-up done when its
-issue is closed and open again when reopened, and records the job that says so in the room.
+Tracker changes: the webhooks (bot/http/tickets.py) mark the follow-up done when its issue is
+closed (done) and open again when reopened, and record the job that says so in the room.
 """
 
 from __future__ import annotations
@@ -24,20 +24,21 @@ from typing import Any
 from sqlmodel import Session
 
 from bot import clock
-from bot.adapters.github import Issue, TrackerFailed
 from bot.adapters.slack import SlackCallFailed
+from bot.adapters.trackers import Issue, NewIssue, Tracker, TrackerFailed
 from bot.deps import Deps
 from bot.flows.effects import context_for, post_once, retry_since, tell
 from bot.incidents.followups import followup_id
 from bot.jobs import faults, queue
 from bot.jobs.queue import Claimed
 from bot.tickets.service import (
-    GITHUB,
-    issue_text,
+    incident_service,
+    issue_for,
     note_refused,
     note_tracker_down,
     record_issue,
     request_ticket,
+    ticket_name,
 )
 from bot.views.followups import ticket_line, ticket_state_line
 from storage.models import FollowUp, Incident, Ticket
@@ -69,18 +70,21 @@ def file_job(session: Session, ticket: Ticket, tell_where: dict[str, Any] | None
 async def ask(deps: Deps, job: Claimed) -> None:
     """Record the follow-up's ticket and its filing job together (a second ask finds the first)."""
     payload = job.payload
-    settings = deps.settings
-    if deps.github is None:
+    if not deps.trackers:
         await tell(
-            deps, job.tell or {}, "GitHub issues are not set up: see *Follow-ups as tickets* in the README."
+            deps, job.tell or {}, "No issue tracker is set up: see *Follow-ups as tickets* in the README."
         )
         return
     ctx = await context_for(deps, payload["user"], payload["team"], payload["channel"])
-    project = settings.warroom_github_repository or ""
+    number = followup_id(payload["followup_id"])
 
     def record(session: Session) -> tuple[Ticket, bool]:
+        followup = session.get(FollowUp, number)
+        service = incident_service(session, followup.incident_id) if followup else None
+        tracker = deps.trackers.choose(service)
+        assert tracker is not None
         ticket, _, _, asked = request_ticket(
-            session, followup_id(payload["followup_id"]), ctx, tracker=GITHUB, project=project
+            session, number, ctx, tracker=tracker.kind, project=tracker.project
         )
         if asked:
             file_job(session, ticket, job.tell)
@@ -90,11 +94,9 @@ async def ask(deps: Deps, job: Claimed) -> None:
     if asked:
         deps.jobs.wake()
     elif ticket.url:
-        await tell(
-            deps, job.tell or {}, f"This follow-up is already {ticket.project}#{ticket.ref}: {ticket.url}"
-        )
+        await tell(deps, job.tell or {}, f"This follow-up is already {ticket_name(ticket)}: {ticket.url}")
     else:
-        await tell(deps, job.tell or {}, "The GitHub issue for this follow-up is already on its way.")
+        await tell(deps, job.tell or {}, "The issue for this follow-up is already on its way.")
 
 
 async def file(deps: Deps, job: Claimed) -> None:
@@ -108,7 +110,7 @@ async def file(deps: Deps, job: Claimed) -> None:
         if issue is None:
             return
         faults.step("ticket.filed")
-        ticket = await run_in_session(record_issue, ticket_id, issue.number, issue.url, at=clock.now())
+        ticket = await run_in_session(record_issue, ticket_id, issue, at=clock.now())
         faults.step("ticket.recorded")
     if incident.channel_id:
         text, blocks = ticket_line(followup, ticket)
@@ -130,28 +132,26 @@ async def file(deps: Deps, job: Claimed) -> None:
 async def _issue(
     deps: Deps, job: Claimed, ticket: Ticket, followup: FollowUp, incident: Incident
 ) -> Issue | None:
-    assert deps.github is not None and ticket.id is not None
-    settings = deps.settings
-    labels = settings.warroom_github_labels
+    assert ticket.id is not None
+    tracker = deps.trackers.kind(ticket.tracker)
+    if tracker is None:
+        await tell(
+            deps, job.tell or {}, f"{ticket.tracker} is no longer set up; the follow-up stays in Warroom."
+        )
+        return None
+    wanted = await _new_issue(deps, tracker, ticket, followup, incident)
     try:
         # an earlier try may have filed it and died (or timed out) before recording: look first
-        found = (
-            await deps.github.find(ticket.marker, labels=labels) if job.retried or ticket.attempts else None
-        )
+        found = await tracker.find(wanted) if job.retried or ticket.attempts else None
         if found is not None:
-            log.info(
-                "ticket %s: adopting %s#%s filed by an earlier try", ticket.id, ticket.project, found.number
-            )
+            log.info("ticket %s: adopting %s filed by an earlier try", ticket.id, found.url)
             return found
-        title, body = issue_text(followup, incident, ticket.marker, _link(deps, incident))
-        owner = settings.warroom_github_users.get(followup.owner_id or "")
-        return await deps.github.create(title, body, labels=labels, assignees=[owner] if owner else [])
+        return await tracker.create(wanted)
     except TrackerFailed as exc:
         if not exc.transient:
             await run_in_session(note_refused, ticket.id, exc.user_message)
-            await tell(
-                deps, job.tell or {}, f"GitHub refused the issue for this follow-up: {exc.user_message}"
-            )
+            text = f"{tracker.name} refused the issue for this follow-up: {exc.user_message}"
+            await tell(deps, job.tell or {}, text)
             return None
         tries = await run_in_session(_try_later, ticket, job.tell, exc.user_message)
         deps.jobs.wake()
@@ -159,10 +159,33 @@ async def _issue(
             await tell(
                 deps,
                 job.tell or {},
-                f"GitHub is not answering ({exc.user_message}). The follow-up is kept; its issue is "
-                "filed as soon as GitHub answers.",
+                f"{tracker.name} is not answering ({exc.user_message}). The follow-up is kept; its issue "
+                f"is filed as soon as {tracker.name} answers.",
             )
         return None
+
+
+async def _new_issue(
+    deps: Deps, tracker: Tracker, ticket: Ticket, followup: FollowUp, incident: Incident
+) -> NewIssue:
+    settings = deps.settings
+    owner = followup.owner_id
+    email = None
+    if owner and tracker.kind == "jira":
+        try:
+            email = ((await deps.slack.user(owner)).get("profile") or {}).get("email")
+        except SlackCallFailed as exc:
+            log.info("the owner of follow-up %s has no e-mail Warroom can see (%s)", followup.id, exc.error)
+    labels = settings.warroom_github_labels if tracker.kind == "github" else ["incident-follow-up"]
+    return issue_for(
+        followup,
+        incident,
+        ticket,
+        link=_link(deps, incident),
+        labels=labels,
+        owner_login=settings.warroom_github_users.get(owner or ""),
+        owner_email=email,
+    )
 
 
 def _try_later(session: Session, ticket: Ticket, tell_where: dict[str, Any] | None, error: str) -> int:

@@ -31,7 +31,7 @@ from bot.http.metrics import Metrics
 from bot.http.pagerduty import webhook_route
 from bot.http.signing import is_valid_slack_request
 from bot.http.slack_body import MAX_BODY_BYTES, Problem, read_slack_body
-from bot.http.tickets import github_route
+from bot.http.tickets import tracker_routes
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +119,7 @@ def create_web_app(deps: Deps) -> Starlette:
         Route("/healthz", health.liveness, methods=["GET"]),
         Route("/readyz", health.readiness, methods=["GET"]),
         Route("/pagerduty/webhook", webhook_route(deps, writer), methods=["POST"]),
-        Route("/tickets/github", github_route(deps), methods=["POST"]),
+        *(Route(path, route, methods=["POST"]) for path, route in tracker_routes(deps).items()),
         *(Route(path, route, methods=["POST"]) for path, route in alert_routes(deps, writer).items()),
         Route("/metrics", metrics.scrape, methods=["GET"]),
         Mount("/api/v1", app=create_api(deps)),

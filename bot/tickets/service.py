@@ -10,17 +10,18 @@ from datetime import datetime
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from bot.adapters.trackers import Issue, NewIssue
 from bot.errors import WarroomError
 from bot.incidents.changes import Context, ensure_may
 from bot.incidents.followups import FollowUpNotFound
 from bot.incidents.permissions import Action
 from bot.incidents.service import claim_key, get_incident, record_event
 from storage.errors import is_unique_violation
-from storage.models import FollowUp, Incident, Ticket, table
+from storage.models import Alert, FollowUp, Incident, Ticket, table
 
-GITHUB = "github"
+GITHUB, JIRA = "github", "jira"
 TITLE_MAX = 120
 
 
@@ -71,34 +72,49 @@ def request_ticket(
     return ticket, followup, incident, True
 
 
+def incident_service(session: Session, incident_id: int) -> str | None:
+    """The service of the incident's first linked alert (what picks its tracker), if any."""
+    statement = select(Alert.service_name).where(Alert.incident_id == incident_id).order_by(col(Alert.id))
+    return session.exec(statement).first() or None
+
+
 def ticket_of(session: Session, followup_id: int) -> Ticket | None:
     """The follow-up's ticket, if one was asked for."""
     return session.exec(select(Ticket).where(Ticket.follow_up_id == followup_id)).first()
 
 
-def issue_text(followup: FollowUp, incident: Incident, marker: str, link: str | None) -> tuple[str, str]:
-    """The issue's title and Markdown body: the follow-up, where it came from, and the marker
-    that finds it again."""
+def issue_for(
+    followup: FollowUp,
+    incident: Incident,
+    ticket: Ticket,
+    *,
+    link: str | None,
+    labels: list[str],
+    owner_login: str | None = None,
+    owner_email: str | None = None,
+) -> NewIssue:
+    """The issue to file for a follow-up: its title, text and where it came from."""
     first_line = followup.text.strip().splitlines()[0] if followup.text.strip() else "Follow-up"
     title = first_line if len(first_line) <= TITLE_MAX else first_line[: TITLE_MAX - 1] + "…"
-    where = f"[{incident.ref}]({link})" if link else incident.ref
-    lines = [
-        followup.text,
-        "",
-        f"Follow-up from {where}: {incident.title} (SEV{incident.severity}).",
-    ]
-    if followup.due_on:
-        lines.append(f"Due {followup.due_on.isoformat()}.")
-    lines += ["", f"<!-- {marker} -->"]
-    return f"{incident.ref}: {title}", "\n".join(lines)
+    return NewIssue(
+        title=f"{incident.ref}: {title}",
+        text=followup.text,
+        origin=f"Follow-up from {incident.ref}: {incident.title} (SEV{incident.severity}).",
+        link=link,
+        due_on=followup.due_on,
+        labels=tuple(labels),
+        marker=ticket.marker,
+        owner_login=owner_login,
+        owner_email=owner_email,
+    )
 
 
-def record_issue(session: Session, ticket_id: int, number: int, url: str, *, at: datetime) -> Ticket:
+def record_issue(session: Session, ticket_id: int, issue: Issue, *, at: datetime) -> Ticket:
     """The issue is filed: remember which."""
     ticket = session.get(Ticket, ticket_id)
     assert ticket is not None
     if ticket.ref is None:
-        ticket.ref, ticket.url, ticket.status, ticket.created_at = str(number), url, "open", at
+        ticket.ref, ticket.url, ticket.status, ticket.created_at = issue.ref, issue.url, "open", at
         ticket.last_error = ""
         followup = session.get(FollowUp, ticket.follow_up_id)
         assert followup is not None
@@ -108,10 +124,15 @@ def record_issue(session: Session, ticket_id: int, number: int, url: str, *, at:
             incident,
             "ticket_created",
             at=at,
-            text=f"Follow-up filed as {ticket.project}#{number}: {url}",
-            data={"followup_id": followup.id, "url": url},
+            text=f"Follow-up filed as {ticket_name(ticket)}: {issue.url}",
+            data={"followup_id": followup.id, "url": issue.url},
         )
     return ticket
+
+
+def ticket_name(ticket: Ticket) -> str:
+    """How people name the issue: acme/incidents#12 on GitHub, OPS-12 on Jira."""
+    return f"{ticket.project}#{ticket.ref}" if ticket.tracker == GITHUB else str(ticket.ref)
 
 
 def note_tracker_down(session: Session, ticket_id: int, error: str) -> int:
@@ -136,7 +157,7 @@ class IssueChange:
 
     delivery: str  # the tracker's delivery id: a redelivery changes nothing
     project: str
-    number: int
+    ref: str  # "12" on GitHub, "OPS-12" on Jira
     closed: bool  # the issue's state now
     changed_at: datetime  # when the tracker changed it (deliveries may come out of order)
     login: str  # who changed it in the tracker
@@ -153,12 +174,12 @@ def apply_issue_state(
         return None
     ticket = session.exec(
         select(Ticket).where(
-            Ticket.tracker == tracker, Ticket.project == change.project, Ticket.ref == str(change.number)
+            Ticket.tracker == tracker, Ticket.project == change.project, Ticket.ref == change.ref
         )
     ).first()
     if ticket is None or (ticket.changed_at is not None and change.changed_at < ticket.changed_at):
         return None
-    closed, by, login, project, number = change.closed, change.by, change.login, change.project, change.number
+    closed, by, login = change.closed, change.by, change.login
     followup = session.get(FollowUp, ticket.follow_up_id)
     assert followup is not None and followup.id is not None
     ticket.status, ticket.changed_at = ("closed" if closed else "open"), change.changed_at
@@ -180,7 +201,7 @@ def apply_issue_state(
         kind,
         at=at,
         actor_id=by,
-        text=f"{followup.text} ({verb} in {project}#{number} by {login})",
+        text=f"{followup.text} ({verb} in {ticket_name(ticket)} by {login})",
         data={"followup_id": followup.id, "tracker": tracker, "login": login},
     )
     return ticket, followup, incident

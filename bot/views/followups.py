@@ -10,6 +10,7 @@ from typing import Any
 from bot.incidents.errors import InvalidInput
 from bot.incidents.followups import FOLLOWUP_MAX, FollowUpDraft, clean_followup_text, parse_due
 from bot.text import escape_mrkdwn
+from bot.tickets.service import JIRA, ticket_name
 from bot.views import Blocks
 from bot.views.card import slack_date
 from storage.models import FollowUp, Incident, Ticket
@@ -86,16 +87,16 @@ def followup_line(
 
 def ticket_line(followup: FollowUp, ticket: Ticket) -> tuple[str, Blocks]:
     """The war-room line once a follow-up's issue is filed."""
-    issue = f"<{ticket.url}|{ticket.project}#{ticket.ref}>"
+    issue = f"<{ticket.url}|{ticket_name(ticket)}>"
     text = f":ticket: Follow-up filed as {issue}: {shown(followup.text, 1500)}"
     return text, [_section(text)]
 
 
 def ticket_state_line(followup: FollowUp, ticket: Ticket, *, login: str) -> tuple[str, Blocks]:
     """The war-room line when the tracker closed or reopened a follow-up's issue."""
-    issue = f"<{ticket.url}|{ticket.project}#{ticket.ref}>"
+    issue, tracker = f"<{ticket.url}|{ticket_name(ticket)}>", "Jira" if ticket.tracker == JIRA else "GitHub"
     if followup.done_at is not None:
-        text = f":white_check_mark: Follow-up done: {issue} was closed by {escape_mrkdwn(login)} in GitHub"
+        text = f":white_check_mark: Follow-up done: {issue} was closed by {escape_mrkdwn(login)} in {tracker}"
     else:
         text = (
             f":arrows_counterclockwise: Follow-up open again: {issue} was reopened by {escape_mrkdwn(login)}"
