@@ -10,17 +10,15 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from sqlmodel import select
 
 from bot.jobs import faults
 from bot.postmortem.draft import build_draft
 from bot.postmortem.render import draft_markdown
 from bot.simulator.github import FakeGitHub, sign
 from bot.simulator.harness import LocalWarroom, local_settings
-from bot.simulator.sender import new_trigger_id
-from storage.models import FollowUp, Ticket
-from storage.session import in_session, session_scope
+from storage.session import in_session
 from tests.rooms import open_room
+from tests.tickets import add_followup, filed_lines, followup, press_file, ticket, told
 from tests.waiting import take_over
 
 REPO, SECRET = "acme/incidents", "whsec-github-test"
@@ -56,58 +54,9 @@ def room(warroom):
     return open_room(warroom)
 
 
-def add_followup(warroom: LocalWarroom, room: str) -> dict:
-    """`/incident followup` in the war room; the line Warroom posted."""
-    warroom.command("followup <@U0BOB|bob> Alert on queue depth due 2030-01-31", channel=room)
-    warroom.settle()
-    [line] = [m for m in warroom.sim.channel(room)["messages"] if "added a follow-up" in m.get("text", "")]
-    return line
-
-
-def press_file(warroom: LocalWarroom, room: str, line: dict, user: str = "U0ALICE") -> None:
-    actions = next(b for b in line["blocks"] if b["type"] == "actions")
-    [button] = actions["elements"]
-    assert button["text"]["text"] == "File a GitHub issue"
-    warroom.person.interaction(
-        {
-            "type": "block_actions",
-            "user": {"id": user, "team_id": "T0TEAM"},
-            "team": {"id": "T0TEAM"},
-            "trigger_id": new_trigger_id(),
-            "channel": {"id": room},
-            "container": {"type": "message", "message_ts": line["ts"], "channel_id": room},
-            "message": line,
-            "actions": [{**button, "block_id": "ticket", "action_ts": "1.1"}],
-        }
-    )
-
-
-def ticket() -> Ticket:
-    with session_scope() as session:
-        return session.exec(select(Ticket)).one()
-
-
-def followup() -> FollowUp:
-    with session_scope() as session:
-        return session.exec(select(FollowUp)).one()
-
-
-def filed_lines(warroom: LocalWarroom, room: str) -> list[str]:
-    return [
-        m["text"] for m in warroom.sim.channel(room)["messages"] if "Follow-up filed as" in m.get("text", "")
-    ]
-
-
-def told(warroom: LocalWarroom) -> list[str]:
-    return [
-        c.args["text"]
-        for c in [*warroom.sim.calls_to("chat.postEphemeral"), *warroom.sim.calls_to("response_url")]
-    ]
-
-
 def test_a_followup_becomes_one_issue_however_often_the_button_is_pressed(warroom, room, github):
     line = add_followup(warroom, room)
-    press_file(warroom, room, line)
+    assert press_file(warroom, room, line) == "File a GitHub issue"
     press_file(warroom, room, line, user="U0BOB")
     warroom.settle()
     [issue] = github.issues(REPO)
