@@ -13,6 +13,7 @@ from slack_bolt.logger import messages
 from bot.deps import Deps
 from bot.flows import alerts as _alerts
 from bot.flows import archive as _archive
+from bot.flows import calls as _calls
 from bot.flows import capture as _capture
 from bot.flows import changes as _changes
 from bot.flows import closing as _closing
@@ -55,6 +56,7 @@ _EXPECTED = frozenset(
 )
 # the after-ack jobs, each registering its kinds with the dispatcher
 FLOWS = (
+    _calls,
     _changes,
     _messages,
     _capture,

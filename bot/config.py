@@ -85,6 +85,11 @@ class Settings(BaseSettings):
     warroom_base_url: str | None = None  # where people open the console, e.g. https://warroom.example.com
     warroom_console_session_hours: float = Field(default=12, gt=0, le=24 * 30)
     warroom_call_url: str | None = None  # the incident's call: a link, or a template with {number}/{slug}
+    zoom_account_id: str | None = None  # a Zoom meeting per incident (Server-to-Server OAuth app)
+    zoom_client_id: str | None = None
+    zoom_client_secret: SecretStr | None = None
+    zoom_oauth_url: str = "https://zoom.us"
+    zoom_api_url: str = "https://api.zoom.us"
     github_token: SecretStr | None = None  # follow-ups as GitHub issues
     github_api_url: str = "https://api.github.com"
     github_webhook_secret: SecretStr | None = None  # the `issues` webhook's secret

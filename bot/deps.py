@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from bot.adapters.pagerduty import PagerDutyGateway
 from bot.adapters.slack import SlackGateway
+from bot.adapters.zoom import ZoomMeetings
 from bot.alerts.triage import Rules, load_rules
 from bot.config import Settings
 from bot.jobs.dispatcher import Dispatcher
@@ -35,6 +36,7 @@ class Deps:
     subscriptions: Subscriptions = field(default_factory=Subscriptions)  # outgoing webhook endpoints
     rule_set: RuleSet = field(default_factory=RuleSet)  # rules on incident events
     trackers: Trackers = field(default_factory=lambda: Trackers([], None, {}))  # follow-ups as tickets
+    zoom: ZoomMeetings | None = None  # a meeting per incident, when set up
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Deps:
@@ -70,6 +72,15 @@ class Deps:
             subscriptions=load_subscriptions(settings.warroom_webhooks),
             rule_set=load_rule_set(settings.warroom_rules),
             trackers=Trackers.from_settings(settings),
+            zoom=ZoomMeetings(
+                settings.zoom_oauth_url,
+                settings.zoom_api_url,
+                settings.zoom_account_id,
+                settings.zoom_client_id,
+                settings.zoom_client_secret.get_secret_value(),
+            )
+            if settings.zoom_account_id and settings.zoom_client_id and settings.zoom_client_secret
+            else None,
         )
 
     @property

@@ -54,6 +54,7 @@ class Incident(SQLModel, table=True):
     reminder_snoozed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     archive_noticed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     archived_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    call_url: str | None = Field(default=None, max_length=500)  # the meeting made for it (Zoom)
 
     @property
     def ref(self) -> str:

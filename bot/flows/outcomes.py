@@ -64,7 +64,7 @@ async def refresh_card(deps: Deps, incident_id: int | None) -> None:
         return
     link = await run_in_session(draft_link, incident_id) if incident.closed_at else None
     alert = await run_in_session(opened_by, incident_id)
-    call = call_link(deps.settings.warroom_call_url, incident.number, incident.title)
+    call = call_link(deps.settings.warroom_call_url, incident.number, incident.title, incident.call_url)
     text, blocks = incident_card(incident, roles, link, alert, call)
     name = await deps.slack.display_name(incident.commander_id)
     await asyncio.gather(

@@ -29,6 +29,7 @@ from bot.alerts.links import Linked, opened_by
 from bot.alerts.service import alerts_of, room_text
 from bot.deps import Deps
 from bot.errors import WarroomError
+from bot.flows.calls import record_call_job
 from bot.flows.paging import PAGE, page_key
 from bot.flows.runbooks import post_new_runbooks
 from bot.incidents.rules import Declaration, call_link, channel_name
@@ -128,7 +129,7 @@ async def _open(deps: Deps, job: Claimed, incident_id: int) -> Incident | None:
         return None
     since = (job.created_at - CLOCK_SKEW).timestamp() if reconcile else None
     card_ts, broadcast_ts = await _furnish(deps, incident, alert, key=job.key, since=since, bot=bot)
-    ready = await run_in_session(_ready, job, card_ts, broadcast_ts, clock.now())
+    ready = await run_in_session(_ready, job, card_ts, broadcast_ts, clock.now(), deps.zoom is not None)
     faults.step("rooms.ready")
     return ready
 
@@ -201,7 +202,7 @@ async def _furnish(
     cut off."""
     channel = incident.channel_id
     assert channel is not None
-    call = call_link(deps.settings.warroom_call_url, incident.number, incident.title)
+    call = call_link(deps.settings.warroom_call_url, incident.number, incident.title, incident.call_url)
 
     async def invite() -> None:
         if incident.declared_by != bot:  # an alert's room: Warroom declared it and is in it
@@ -253,13 +254,16 @@ async def _post_once(
 
 
 def _ready(
-    session: Session, job: Claimed, card_ts: str, broadcast_ts: str | None, at: datetime
+    session: Session, job: Claimed, card_ts: str, broadcast_ts: str | None, at: datetime, meeting: bool
 ) -> Incident | None:
-    """Mark the room ready and, with it, record the page the declare form chose."""
+    """Mark the room ready and, with it, record the page the declare form chose and the job that
+    makes the incident's `meeting`."""
     incident_id = int(job.payload["incident_id"])
     incident = mark_room_ready(session, incident_id, card_ts=card_ts, broadcast_ts=broadcast_ts, at=at)
     if incident is not None:
         record_alert_blocks(session, incident, at)
+        if meeting and incident.drill_of is None:
+            record_call_job(session, incident, _tell(incident))
     service = job.payload.get("page_service")
     if incident is not None and service:
         payload = {"incident_id": incident_id, "service_id": str(service), "user": incident.declared_by}

@@ -135,9 +135,11 @@ def channel_name(number: int, title: str, attempt: int = 1) -> str:
     return base + suffix
 
 
-def call_link(template: str | None, number: int, title: str) -> str | None:
-    """The incident's call: `template` with its number and title slug filled in (a fixed link
-    stays as it is); None without one."""
+def call_link(template: str | None, number: int, title: str, made: str | None = None) -> str | None:
+    """The incident's call: the meeting `made` for it, else `template` with its number and
+    title slug filled in (a fixed link stays as it is); None without either."""
+    if made:
+        return made
     return template.format(number=number, slug=slugify(title) or f"inc-{number}") if template else None
 
 

@@ -102,6 +102,15 @@ def _insert_declaration(session: Session, incident: Incident) -> None:
     session.execute(_INSERT_EVENT, event)
 
 
+def record_call(session: Session, incident_id: int, url: str, *, at: datetime) -> Incident:
+    """The meeting made for the incident (the first one recorded stays)."""
+    incident = get_incident(session, incident_id)
+    if incident.call_url is None:
+        incident.call_url = url
+        record_event(session, incident, "call_created", at=at, text=f"Call: {url}", data={"url": url})
+    return incident
+
+
 def claim_key(session: Session, key: str, kind: str, incident_id: int | None, at: datetime) -> bool:
     """Record an idempotency key under its unique constraint; False when it was seen before."""
     try:
