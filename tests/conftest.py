@@ -18,6 +18,7 @@ from bot.simulator.pagerduty import FakePagerDuty
 from storage import migrate
 from storage.session import configure, get_engine
 from tests.clock import FakeClock
+from tests.hooks import Receiver
 
 
 @pytest.fixture(scope="session")
@@ -97,3 +98,12 @@ def warroom(simulator: SlackSimulator, db: str) -> Iterator[LocalWarroom]:
     app = LocalWarroom(simulator, local_settings(simulator, db))
     yield app
     app.stop()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A webhook endpoint on loopback for a fake's deliveries, serving for the test."""
+    hook = Receiver()
+    hook.server.start()
+    yield hook
+    hook.server.stop()

@@ -13,36 +13,13 @@ from typing import Any
 
 import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
-from bot.http.runner import ServerThread
 from bot.simulator.github import FACTS, FakeGitHub, sign
 
 REPO = "acme/incidents"
 ISSUES = f"/repos/{REPO}/issues"
 SECRET = "It is a webhook secret"
 CREATE_DOC = "https://docs.github.com/rest/issues/issues#create-an-issue"
-
-
-class Receiver:
-    """A webhook endpoint on loopback that keeps each delivery and answers `status`."""
-
-    def __init__(self, status: int = 202) -> None:
-        self.status = status
-        self.got: list[tuple[dict[str, str], bytes]] = []
-        app = Starlette(routes=[Route("/hooks/github", self._take, methods=["POST"])])
-        self.server = ServerThread(app, lifespan="off", name="hook-receiver")
-
-    @property
-    def url(self) -> str:
-        return f"{self.server.url}/hooks/github"
-
-    async def _take(self, request: Request) -> Response:
-        self.got.append((dict(request.headers), await request.body()))
-        return Response(status_code=self.status)
 
 
 @pytest.fixture
@@ -63,14 +40,6 @@ def api(github: FakeGitHub) -> Iterator[httpx.Client]:
     }
     with httpx.Client(base_url=github.base_url, headers=headers) as client:
         yield client
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    hook = Receiver()
-    hook.server.start()
-    yield hook
-    hook.server.stop()
 
 
 def file(api: httpx.Client, title: str | int = "INC-7: add a retry budget", **fields: Any) -> dict[str, Any]:

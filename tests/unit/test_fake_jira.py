@@ -13,12 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
-from bot.http.runner import ServerThread
 from bot.simulator.jira import FakeJira, sign
 
 ISSUE = "/rest/api/3/issue"
@@ -35,24 +30,6 @@ NOT_ADF = "Operation value must be an Atlassian Document (see the Atlassian Docu
 JIRA_TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+0000"
 
 
-class Receiver:
-    """A webhook endpoint on loopback that keeps each delivery and answers `status`."""
-
-    def __init__(self, status: int = 202) -> None:
-        self.status = status
-        self.got: list[tuple[dict[str, str], bytes]] = []
-        app = Starlette(routes=[Route("/hooks/jira", self._take, methods=["POST"])])
-        self.server = ServerThread(app, lifespan="off", name="hook-receiver")
-
-    @property
-    def url(self) -> str:
-        return f"{self.server.url}/hooks/jira"
-
-    async def _take(self, request: Request) -> Response:
-        self.got.append((dict(request.headers), await request.body()))
-        return Response(status_code=self.status)
-
-
 @pytest.fixture
 def jira() -> Iterator[FakeJira]:
     fake = FakeJira()
@@ -67,14 +44,6 @@ def api(jira: FakeJira) -> Iterator[httpx.Client]:
     auth = httpx.BasicAuth(jira.email, jira.api_token)
     with httpx.Client(base_url=jira.base_url, auth=auth, headers={"Accept": "application/json"}) as client:
         yield client
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    hook = Receiver()
-    hook.server.start()
-    yield hook
-    hook.server.stop()
 
 
 def fields(summary: str = "INC-7: add a retry budget", **more: Any) -> dict[str, Any]:
