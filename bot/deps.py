@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from bot.adapters.pagerduty import PagerDutyGateway
 from bot.adapters.slack import SlackGateway
+from bot.adapters.tracker_choice import Trackers
 from bot.adapters.zoom import ZoomMeetings
 from bot.alerts.triage import Rules, load_rules
 from bot.config import Settings
@@ -15,7 +16,6 @@ from bot.jobs.queue import Claimed
 from bot.playbooks.loader import load_for_app
 from bot.playbooks.matching import Catalog
 from bot.rules.model import RuleSet, load_rule_set
-from bot.tickets.trackers import Trackers
 from bot.webhooks.subscriptions import Subscriptions, load_subscriptions
 from bot.worker import Worker
 from storage.session import Together
