@@ -25,6 +25,7 @@ from bot.deps import Deps
 from bot.flows.changes import on_incident
 from bot.flows.effects import context_for, post_once, require_person, retry_since, tell
 from bot.flows.messages import record_post
+from bot.flows.tickets import ask_for_ticket
 from bot.incidents.followups import (
     FollowUpDraft,
     add_followup,
@@ -71,7 +72,15 @@ async def add(deps: Deps, job: Claimed) -> None:
     if draft.owner_id:
         await require_person(deps, draft.owner_id, "own follow-ups")
     ctx = await context_for(deps, payload["user"], payload["team"], payload["channel"])
-    followup, incident, _ = await run_in_session(on_incident, payload, add_followup, draft, ctx, job.key)
+
+    def record(session: Session) -> tuple[FollowUp, Incident]:
+        followup, incident, _ = on_incident(session, payload, add_followup, draft, ctx, job.key)
+        if payload.get("ticket") and deps.trackers and incident.drill_of is None:
+            ask_for_ticket(session, deps, followup.id or 0, ctx, job.tell)  # the form's box
+        return followup, incident
+
+    followup, incident = await run_in_session(record)
+    deps.jobs.wake()
     faults.step("followup.added")
     since = retry_since(job)
     problem = await post_followup(deps, followup, incident, key=f"followup:{followup.id}", since=since)

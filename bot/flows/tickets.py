@@ -28,6 +28,7 @@ from bot.adapters.slack import SlackCallFailed
 from bot.adapters.trackers import Issue, NewIssue, Tracker, TrackerFailed
 from bot.deps import Deps
 from bot.flows.effects import context_for, post_once, retry_since, tell
+from bot.incidents.changes import Context
 from bot.incidents.followups import followup_id
 from bot.jobs import faults, queue
 from bot.jobs.queue import Claimed
@@ -67,6 +68,20 @@ def file_job(session: Session, ticket: Ticket, tell_where: dict[str, Any] | None
     )
 
 
+def ask_for_ticket(
+    session: Session, deps: Deps, number: int, ctx: Context, tell_where: dict[str, Any] | None
+) -> tuple[Ticket, bool]:
+    """In the caller's transaction: the follow-up's ticket in the tracker its incident's service
+    picks, and its filing job when this asks for it first; whether it did."""
+    followup = session.get(FollowUp, number)
+    tracker = deps.trackers.choose(incident_service(session, followup.incident_id) if followup else None)
+    assert tracker is not None
+    ticket, _, _, asked = request_ticket(session, number, ctx, tracker=tracker.kind, project=tracker.project)
+    if asked:
+        file_job(session, ticket, tell_where)
+    return ticket, asked
+
+
 async def ask(deps: Deps, job: Claimed) -> None:
     """Record the follow-up's ticket and its filing job together (a second ask finds the first)."""
     payload = job.payload
@@ -79,16 +94,7 @@ async def ask(deps: Deps, job: Claimed) -> None:
     number = followup_id(payload["followup_id"])
 
     def record(session: Session) -> tuple[Ticket, bool]:
-        followup = session.get(FollowUp, number)
-        service = incident_service(session, followup.incident_id) if followup else None
-        tracker = deps.trackers.choose(service)
-        assert tracker is not None
-        ticket, _, _, asked = request_ticket(
-            session, number, ctx, tracker=tracker.kind, project=tracker.project
-        )
-        if asked:
-            file_job(session, ticket, job.tell)
-        return ticket, asked
+        return ask_for_ticket(session, deps, number, ctx, job.tell)
 
     ticket, asked = await run_in_session(record)
     if asked:

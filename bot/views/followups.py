@@ -157,8 +157,9 @@ def _plain(text: str) -> dict[str, str]:
     return {"type": "plain_text", "text": text}
 
 
-def followup_form(incident: Incident, channel_id: str) -> dict[str, Any]:
-    """The form `/incident followup` opens without text; it remembers the incident and the channel."""
+def followup_form(incident: Incident, channel_id: str, *, tracker: str | None = None) -> dict[str, Any]:
+    """The form `/incident followup` opens without text; it remembers the incident and the
+    channel, and offers to file the follow-up in `tracker` when one is set up."""
     text_input = {
         "type": "plain_text_input",
         "action_id": "text",
@@ -197,8 +198,26 @@ def followup_form(incident: Incident, channel_id: str) -> dict[str, Any]:
                 "label": _plain("Due"),
                 "element": {"type": "datepicker", "action_id": "due"},
             },
+            *([_ticket_box(tracker)] if tracker and incident.drill_of is None else []),
         ],
     }
+
+
+def _ticket_box(tracker: str) -> dict[str, Any]:
+    option = {"text": _plain(f"File it as a {tracker} issue too"), "value": "ticket"}
+    return {
+        "type": "input",
+        "block_id": "ticket",
+        "optional": True,
+        "label": _plain("Ticket"),
+        "element": {"type": "checkboxes", "action_id": "ticket", "options": [option]},
+    }
+
+
+def wants_ticket(view: dict[str, Any]) -> bool:
+    """Whether the submitted form's "file it as an issue" box is ticked."""
+    box = view.get("state", {}).get("values", {}).get("ticket", {}).get("ticket", {})
+    return any(option.get("value") == "ticket" for option in box.get("selected_options") or [])
 
 
 def read_followup_form(view: dict[str, Any], today: date) -> tuple[FollowUpDraft | None, dict[str, str]]:

@@ -164,3 +164,25 @@ def test_a_webhook_without_the_right_signature_changes_nothing(warroom, room, gi
     assert followup().done_at is None
     ping = {"x-github-event": "ping", "x-hub-signature-256": sign(SECRET, b"{}")}
     assert httpx.post(url, content=b"{}", headers=ping).status_code == 200
+
+
+def test_the_followup_form_files_the_issue_when_its_box_is_ticked(warroom, room, github):
+    warroom.command("followup", channel=room)
+    warroom.settle()
+    view = warroom.sim.calls_to("views.open")[-1].response["view"]
+    [box] = [b for b in view["blocks"] if b.get("block_id") == "ticket"]
+    assert box["element"]["options"][0]["text"]["text"] == "File it as a GitHub issue too"
+    values = {
+        "text": {"text": {"type": "plain_text_input", "value": "Add a retry budget"}},
+        "owner": {"owner": {"type": "users_select", "selected_user": "U0BOB"}},
+        "due": {"due": {"type": "datepicker", "selected_date": None}},
+        "ticket": {"ticket": {"type": "checkboxes", "selected_options": [{"value": "ticket"}]}},
+    }
+    for _ in range(2):  # the same submission delivered twice
+        warroom.person.view_submission(view, values)
+    warroom.settle()
+    [issue] = github.issues(REPO)
+    assert issue["title"] == "INC-1: Add a retry budget" and [a["login"] for a in issue["assignees"]] == [
+        "bob-gh"
+    ]
+    assert ticket().status == "open" and len(filed_lines(warroom, room)) == 1

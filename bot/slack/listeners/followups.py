@@ -17,7 +17,16 @@ from bot.incidents.errors import InvalidInput
 from bot.incidents.followups import USAGE, earliest_today, incident_for_followups, parse_followup
 from bot.slack.commands import CommandContext, Router, Subcommand
 from bot.slack.effects import record_click
-from bot.views.followups import DONE_PATTERN, FORM, TICKET, followup_form, form_metadata, read_followup_form
+from bot.tickets.service import incident_service
+from bot.views.followups import (
+    DONE_PATTERN,
+    FORM,
+    TICKET,
+    followup_form,
+    form_metadata,
+    read_followup_form,
+    wants_ticket,
+)
 from storage.session import run_in_session
 
 
@@ -45,7 +54,8 @@ def register(app: AsyncApp, deps: Deps, router: Router) -> None:
             await ack(response_action="errors", errors=problems)
             return
         incident_id, channel = form_metadata(view)
-        await record_click(deps, ADD, body, channel, incident_id=incident_id, **draft_payload(draft))
+        payload = draft_payload(draft) | {"ticket": wants_ticket(view)}
+        await record_click(deps, ADD, body, channel, incident_id=incident_id, **payload)
         await ack()
 
     @app.action(TICKET)
@@ -81,7 +91,12 @@ async def on_followup(ctx: CommandContext) -> None:
 async def _open_form(ctx: CommandContext) -> None:
     context = await ctx.asker()
     incident = await run_in_session(for_incident, ctx.number, ctx.channel_id, incident_for_followups, context)
-    await ctx.open_form(followup_form(incident, ctx.channel_id))
+    tracker = (
+        ctx.deps.trackers.choose(await run_in_session(incident_service, incident.id))
+        if ctx.deps.trackers
+        else None
+    )
+    await ctx.open_form(followup_form(incident, ctx.channel_id, tracker=tracker.name if tracker else None))
 
 
 async def on_list(ctx: CommandContext) -> None:
