@@ -73,8 +73,7 @@ class Pages:
             "csrf": csrf_token(request) if viewer else "",
             "path": request.url.path,
         }
-        response = self.templates.TemplateResponse(request, name, context, status_code=status)
-        return response
+        return self.templates.TemplateResponse(request, name, context, status_code=status)
 
     def signed_in(self, handler: Callable[[Request, Viewer], Awaitable[Response]]) -> Handler:
         """`handler` for signed-in people; anyone else is sent to sign in and brought back."""
@@ -83,7 +82,7 @@ class Pages:
             viewer = self._access.viewer(request)
             if viewer is None:
                 if self._access.client is None:
-                    return self.page(request, "setup.html", None, status=503)
+                    return self.page(request, "setup.html", None, status=503, title="Set up the console")
                 back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 return RedirectResponse(f"/?next={quote(back, safe='')}", status_code=303)
             return await handler(request, viewer)
