@@ -7,18 +7,15 @@ Run: python bench/api.py   (a temporary SQLite file unless DATABASE_URL is set; 
 
 from __future__ import annotations
 
-import os
-import tempfile
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
-from served import p50_p99, served, timed
+from served import bench_database, p50_p99, served, timed
 from sqlalchemy import insert, text
 
 from bot.api.tokens import create_token
 from bot.simulator import SlackSimulator
-from storage.migrate import open_database, upgrade
+from storage.migrate import open_database
 from storage.models import Incident, table
 from storage.session import in_session
 
@@ -56,9 +53,7 @@ def fill(url: str) -> None:
 def main() -> None:
     simulator = SlackSimulator()
     simulator.start()
-    with tempfile.TemporaryDirectory() as workdir:
-        url = os.environ.get("DATABASE_URL") or f"sqlite:///{Path(workdir) / 'bench.db'}"
-        upgrade(url)
+    with bench_database() as url:
         fill(url)
         secret = in_session(create_token, "bench", "read", private=False, at=datetime.now(UTC))[1]
         try:

@@ -10,19 +10,16 @@ list first page < 150 ms, incident page < 500 ms, reports < 300 ms)
 
 from __future__ import annotations
 
-import os
-import tempfile
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
-from served import p50_p99, served, timed
+from served import bench_database, p50_p99, served, timed
 from sqlalchemy import insert, text
 
 from bot.simulator import SlackSimulator
 from bot.simulator.signin import sign_in_as
-from storage.migrate import open_database, upgrade
+from storage.migrate import open_database
 from storage.models import Incident, TimelineEvent, table
 
 OLD, RECENT, EVENTS, ASKS = 9_000, 1_000, 10_000, 40
@@ -99,9 +96,7 @@ def fill(url: str) -> int:
 def main() -> None:
     simulator = SlackSimulator()
     simulator.start()
-    with tempfile.TemporaryDirectory() as workdir:
-        url = os.environ.get("DATABASE_URL") or f"sqlite:///{Path(workdir) / 'bench.db'}"
-        upgrade(url)
+    with bench_database() as url:
         busy = fill(url)
         signin = {"SLACK_CLIENT_ID": simulator.client_id, "SLACK_CLIENT_SECRET": simulator.client_secret}
         try:

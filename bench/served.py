@@ -8,14 +8,26 @@ import secrets
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 
 from bot.http.runner import free_port
 from bot.simulator import SlackSimulator
+from storage.migrate import upgrade
+
+
+@contextmanager
+def bench_database() -> Iterator[str]:
+    """DATABASE_URL, else a temporary SQLite file, migrated to head, for the block."""
+    with tempfile.TemporaryDirectory() as workdir:
+        url = os.environ.get("DATABASE_URL") or f"sqlite:///{Path(workdir) / 'bench.db'}"
+        upgrade(url)
+        yield url
 
 
 @contextmanager

@@ -119,16 +119,12 @@ class Settings(BaseSettings):
     )
     @classmethod
     def _split_commas(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [item.strip() for item in value.split(",") if item.strip()]
-        return value
+        return _comma_items(value) if isinstance(value, str) else value
 
     @field_validator("pagerduty_webhook_secrets", "warroom_webhook_secrets", mode="before")
     @classmethod
     def _split_secrets(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [SecretStr(item.strip()) for item in value.split(",") if item.strip()]
-        return value
+        return [SecretStr(item) for item in _comma_items(value)] if isinstance(value, str) else value
 
     @field_validator("warroom_github_users", mode="before")
     @classmethod
@@ -136,7 +132,7 @@ class Settings(BaseSettings):
         if not isinstance(value, str):
             return value
         users: dict[str, str] = {}
-        for item in filter(None, (part.strip() for part in value.split(","))):
+        for item in _comma_items(value):
             match = re.fullmatch(r"([UW][A-Z0-9]{2,})=([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))", item)
             if not match:
                 raise ValueError(
@@ -151,7 +147,7 @@ class Settings(BaseSettings):
         if not isinstance(value, str):
             return value
         chosen: dict[str, str] = {}
-        for item in filter(None, (part.strip() for part in value.split(","))):
+        for item in _comma_items(value):
             service, _, tracker = item.rpartition("=")
             if not service.strip() or tracker.strip() not in ("github", "jira"):
                 raise ValueError("use service=github or service=jira pairs, e.g. checkout=jira,search=github")
@@ -164,7 +160,7 @@ class Settings(BaseSettings):
         if not isinstance(value, str):
             return value
         minutes = {1: 15, 2: 30, 3: 60, 4: 0}
-        for item in filter(None, (part.strip() for part in value.split(","))):
+        for item in _comma_items(value):
             match = re.fullmatch(r"sev([1-4])=(\d{1,4})", item.lower())
             if not match:
                 raise ValueError("use e.g. sev1=15,sev2=30,sev3=60,sev4=0 (minutes; 0 turns reminders off)")
@@ -264,6 +260,11 @@ class Settings(BaseSettings):
         unset = [name for name in type(self).model_fields if name in wanted and not getattr(self, name)]
         if unset:
             raise ConfigError(_one_line([f"{name.upper()} is not set" for name in unset]))
+
+
+def _comma_items(text: str) -> list[str]:
+    """The non-empty items of a comma-separated setting, without their surrounding spaces."""
+    return [item.strip() for item in text.split(",") if item.strip()]
 
 
 def database_url(value: str) -> str:

@@ -73,14 +73,16 @@ async def add(deps: Deps, job: Claimed) -> None:
         await require_person(deps, draft.owner_id, "own follow-ups")
     ctx = await context_for(deps, payload["user"], payload["team"], payload["channel"])
 
-    def record(session: Session) -> tuple[FollowUp, Incident]:
+    def record(session: Session) -> tuple[FollowUp, Incident, bool]:
         followup, incident, _ = on_incident(session, payload, add_followup, draft, ctx, job.key)
+        asked = False
         if payload.get("ticket") and deps.trackers and incident.drill_of is None:
-            ask_for_ticket(session, deps, followup.id or 0, ctx, job.tell)  # the form's box
-        return followup, incident
+            asked = ask_for_ticket(session, deps, followup.id or 0, ctx, job.tell)[1]  # the form's box
+        return followup, incident, asked
 
-    followup, incident = await run_in_session(record)
-    deps.jobs.wake()
+    followup, incident, asked = await run_in_session(record)
+    if asked:
+        deps.jobs.wake()  # the filing job recorded with it
     faults.step("followup.added")
     since = retry_since(job)
     problem = await post_followup(deps, followup, incident, key=f"followup:{followup.id}", since=since)

@@ -52,12 +52,12 @@ class Logged(Protocol):
     def id(self) -> str: ...
 
 
-class TrackerRefusal(Exception):
+class TrackerRefusal(Exception, ABC):
     """A request the tracker refuses; a subclass answers it in that tracker's error shape."""
 
+    @abstractmethod
     def response(self) -> Response:
         """The answer the tracker gives."""
-        raise NotImplementedError
 
 
 R = TypeVar("R", bound=TrackerRequest)
